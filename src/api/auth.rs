@@ -1,9 +1,10 @@
 //! The single point where every `/api/v1` request is authorized.
 //!
-//! Every request under `/api/v1` passes through [`authorize`] before its handler runs:
-//! it finds the route in [`super::routes::ROUTES`], authenticates the bearer key, works
-//! out what the request needs (which owner teams it touches) and asks
-//! [`Caller::allows`]. Handlers never check access themselves.
+//! Every API resource is wrapped in [`authorize`], which runs after routing: it reads
+//! the matched resource's rules ([`RouteRules`], declared with the route in
+//! [`super::routes`]), authenticates the bearer key, works out what the request needs
+//! from the decoded path parameters the handler will receive (which owner teams it
+//! touches) and asks [`Caller::allows`]. Handlers never check access themselves.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -18,8 +19,9 @@ use serde::Deserialize;
 
 use super::AppState;
 use super::error::ApiError;
-use super::routes::{self, Rule};
-use crate::domain::access::{Caller, Need, Role};
+use super::extract;
+use super::routes::{RouteRules, Rule};
+use crate::domain::access::{Caller, Need};
 use crate::domain::{InitiativeKey, TeamKey};
 use crate::store::{self, StoreError, keys};
 
@@ -174,22 +176,27 @@ async fn authenticate(state: &AppState, secret: String) -> Result<Caller, ApiErr
     Ok(caller)
 }
 
-/// The owner team of an initiative (`None`: no such initiative).
-async fn owner_team(state: &AppState, key: &str, fresh: bool) -> Result<Option<TeamKey>, ApiError> {
-    if !fresh && let Some(team) = state.access.owner(key) {
-        return Ok(team);
+/// The owner team of the initiative the router matched. A key that does not parse, or
+/// names no initiative, is a 404 here, before anything is allowed: an owner that cannot
+/// be established never lets a request through.
+async fn owner_team(
+    state: &AppState,
+    key: InitiativeKey,
+    fresh: bool,
+) -> Result<TeamKey, ApiError> {
+    let not_found = || ApiError::NotFound(format!("initiative '{key}'"));
+    if !fresh && let Some(team) = state.access.owner(key.as_str()) {
+        return team.ok_or_else(not_found);
     }
-    let Ok(parsed) = InitiativeKey::parse(key) else {
-        return Ok(None);
-    };
     let store = state.store.clone();
+    let lookup = key.clone();
     let team = web::block(move || -> Result<Option<TeamKey>, StoreError> {
         let mut conn = store.conn()?;
-        Ok(store::initiatives::find(&mut conn, parsed.as_str())?.map(|i| i.owner_team))
+        Ok(store::initiatives::find(&mut conn, lookup.as_str())?.map(|i| i.owner_team))
     })
     .await??;
-    state.access.remember_owner(key, team.clone());
-    Ok(team)
+    state.access.remember_owner(key.as_str(), team.clone());
+    team.ok_or_else(not_found)
 }
 
 #[derive(Deserialize)]
@@ -221,64 +228,64 @@ async fn body_team(req: &mut ServiceRequest) -> Result<Option<TeamKey>, ApiError
     Ok(team)
 }
 
-/// What the request needs, from its route and, for team-scoped routes, the teams.
-async fn need(
-    state: &AppState,
-    req: &mut ServiceRequest,
-    rule: Rule,
-    key: Option<String>,
-) -> Result<Need, ApiError> {
-    let mut teams = Vec::new();
-    match rule {
-        Rule::Public | Rule::Read => return Ok(Need::Read),
+/// What the request needs, from its route's rule and, for team-scoped routes, the teams:
+/// the owner team of the initiative the router matched (decoded and parsed exactly as
+/// the handler will see it) and the team a body names.
+async fn need(state: &AppState, req: &mut ServiceRequest, rule: Rule) -> Result<Need, ApiError> {
+    let path_key = || extract::initiative_key(req.match_info());
+    let teams = match rule {
+        Rule::Read => return Ok(Need::Read),
         Rule::Contribute => return Ok(Need::Contribute),
         Rule::Admin => return Ok(Need::Admin),
-        Rule::OwnerTeam => {
-            if let Some(k) = key {
-                teams.extend(owner_team(state, &k, false).await?);
-            }
-        }
-        Rule::BodyTeam => teams.extend(body_team(req).await?),
+        Rule::OwnerTeam => vec![owner_team(state, path_key()?, false).await?],
+        Rule::BodyTeam => body_team(req).await?.into_iter().collect(),
         Rule::OwnerAndBodyTeam => {
-            if let Some(k) = key {
-                teams.extend(owner_team(state, &k, true).await?);
-            }
+            let owner = owner_team(state, path_key()?, true).await?;
+            let mut teams = vec![owner];
             teams.extend(body_team(req).await?);
+            teams
         }
-    }
+        // Not an API rule: a page resource wrapped in the API middleware by mistake is
+        // closed, not open.
+        Rule::Public | Rule::Page | Rule::OpenPage => {
+            return Err(ApiError::NotFound(format!(
+                "{} {}",
+                req.method(),
+                req.path()
+            )));
+        }
+    };
     Ok(Need::WriteFor { teams })
 }
 
 async fn decide(state: &AppState, req: &mut ServiceRequest) -> Result<Option<Caller>, ApiError> {
-    let found = routes::find(req.method(), req.path()).map(|(r, k)| (r.rule, k.map(str::to_owned)));
-    if let Some((Rule::Public, _)) = found {
-        return Ok(None);
-    }
+    // The rules of the resource the router matched. Without them nothing is allowed.
+    let Some(rules) = req.app_data::<RouteRules>() else {
+        return Err(ApiError::NotFound(format!(
+            "{} {}",
+            req.method(),
+            req.path()
+        )));
+    };
+    let rule = match rules.rule(req.method()) {
+        // A method the resource does not serve: its default service answers OPTIONS
+        // or 405, and reveals nothing the OpenAPI document does not.
+        None | Some(Rule::Public) => return Ok(None),
+        Some(rule) => rule,
+    };
     let caller = authenticate(state, bearer(req)?).await?;
     state
         .rate
         .take(caller.key_id)
         .map_err(|retry_after| ApiError::TooManyRequests { retry_after })?;
-    let Some((rule, key)) = found else {
-        // Not in the route table: only admins reach the handler (which answers 404),
-        // so a route added without an entry is closed, not open.
-        return match caller.role {
-            Role::Admin => Ok(Some(caller)),
-            _ => Err(ApiError::NotFound(format!(
-                "{} {}",
-                req.method(),
-                req.path()
-            ))),
-        };
-    };
-    let need = need(state, req, rule, key).await?;
+    let need = need(state, req, rule).await?;
     caller
         .allows(&need)
         .map_err(|denied| ApiError::Forbidden(denied.to_string()))?;
     Ok(Some(caller))
 }
 
-/// Middleware on the `/api/v1` scope.
+/// Middleware on every API resource (after routing).
 pub async fn authorize(
     mut req: ServiceRequest,
     next: Next<impl MessageBody>,

@@ -2,15 +2,15 @@
 
 use std::collections::BTreeMap;
 
-use actix_web::{HttpResponse, get, post, web};
+use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use utoipa::{IntoParams, ToSchema};
 
 use super::error::{ApiError, Problem};
-use super::extract::ApiJson;
-use super::{AppState, blocking, parse_key};
+use super::extract::{ApiJson, PathKey};
+use super::{AppState, blocking};
 use crate::domain::event::parse_occurred_at;
 use crate::domain::{
     Cents, Currency, CustomerId, Event, EventBody, EventId, FieldError, FieldErrors, InitiativeKey,
@@ -223,6 +223,8 @@ fn parse_batch(
 /// event by index, field and reason) and nothing is stored. A `200` means the events
 /// are committed to the database.
 #[utoipa::path(
+    post,
+    path = "/api/v1/initiatives/{key}/events",
     tag = "events",
     params(("key" = String, Path, description = "Initiative key")),
     request_body = EventBatchInput,
@@ -234,13 +236,11 @@ fn parse_batch(
         (status = 422, body = Problem, content_type = "application/problem+json"),
     )
 )]
-#[post("/initiatives/{key}/events")]
 pub async fn post_events(
     state: web::Data<AppState>,
-    key: web::Path<String>,
+    PathKey(key): PathKey,
     ApiJson(input): ApiJson<EventBatchInput>,
 ) -> Result<HttpResponse, ApiError> {
-    let key = parse_key(&key)?;
     let now = Utc::now();
     let batch = parse_batch(
         key,
@@ -258,6 +258,8 @@ pub async fn post_events(
 /// against the normalised weights): the same customer gets the same variant every
 /// time, on every instance.
 #[utoipa::path(
+    post,
+    path = "/api/v1/initiatives/{key}/assignments",
     tag = "events",
     params(("key" = String, Path, description = "Initiative key")),
     request_body = AssignmentInput,
@@ -268,13 +270,11 @@ pub async fn post_events(
         (status = 422, body = Problem, content_type = "application/problem+json"),
     )
 )]
-#[post("/initiatives/{key}/assignments")]
 pub async fn assign(
     state: web::Data<AppState>,
-    key: web::Path<String>,
+    PathKey(key): PathKey,
     ApiJson(input): ApiJson<AssignmentInput>,
 ) -> Result<HttpResponse, ApiError> {
-    let key = parse_key(&key)?;
     let now = Utc::now();
     let mut errors = FieldErrors::default();
     let customer = errors.take("customer_id", CustomerId::parse(input.customer_id));
@@ -418,6 +418,8 @@ pub struct SummaryView {
 
 /// The live aggregates of an initiative.
 #[utoipa::path(
+    get,
+    path = "/api/v1/initiatives/{key}/summary",
     tag = "events",
     params(("key" = String, Path, description = "Initiative key")),
     responses(
@@ -425,12 +427,10 @@ pub struct SummaryView {
         (status = 404, body = Problem, content_type = "application/problem+json"),
     )
 )]
-#[get("/initiatives/{key}/summary")]
 pub async fn summary(
     state: web::Data<AppState>,
-    key: web::Path<String>,
+    PathKey(key): PathKey,
 ) -> Result<HttpResponse, ApiError> {
-    let key = parse_key(&key)?;
     let (initiative, cells) = blocking(&state, move |c| {
         let initiative = initiatives::get(c, &key)?;
         let cells = aggregates::cells(c, initiative.id)?;
@@ -520,6 +520,8 @@ pub struct EventPage {
 
 /// Raw events of an initiative, in ingestion order, paginated.
 #[utoipa::path(
+    get,
+    path = "/api/v1/initiatives/{key}/events",
     tag = "events",
     params(("key" = String, Path, description = "Initiative key"), EventPageQuery),
     responses(
@@ -528,13 +530,11 @@ pub struct EventPage {
         (status = 404, body = Problem, content_type = "application/problem+json"),
     )
 )]
-#[get("/initiatives/{key}/events")]
 pub async fn list_events(
     state: web::Data<AppState>,
-    key: web::Path<String>,
+    PathKey(key): PathKey,
     query: web::Query<EventPageQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let key = parse_key(&key)?;
     let query = query.into_inner();
     let after = match query.after.as_deref() {
         None | Some("") => 0,

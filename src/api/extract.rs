@@ -10,7 +10,7 @@ use actix_web::{FromRequest, HttpRequest, web};
 use serde::de::DeserializeOwned;
 
 use super::error::ApiError;
-use crate::domain::FieldError;
+use crate::domain::{FieldError, InitiativeKey};
 
 /// The body limit, set once as app data.
 #[derive(Debug, Clone, Copy)]
@@ -131,4 +131,36 @@ pub fn shape_error(path: &str, message: &str) -> FieldError {
         );
     }
     FieldError::new(if path.is_empty() { "body" } else { path }, message)
+}
+
+#[derive(serde::Deserialize)]
+struct KeyParam {
+    key: String,
+}
+
+/// The initiative key the router matched, decoded exactly as `web::Path` decodes it.
+/// The authorization middleware and the handlers both read the key through this one
+/// function, so they always judge and act on the same initiative. A key that does not
+/// parse cannot name an initiative: 404.
+pub fn initiative_key(
+    path: &actix_web::dev::Path<actix_web::dev::Url>,
+) -> Result<InitiativeKey, ApiError> {
+    let raw = path
+        .load::<KeyParam>()
+        .map_err(|e| ApiError::NotFound(format!("initiative in path ({e})")))?
+        .key;
+    InitiativeKey::parse(raw.as_str())
+        .map_err(|_| ApiError::NotFound(format!("initiative '{raw}'")))
+}
+
+/// The `{key}` path parameter as an initiative key (see [`initiative_key`]).
+pub struct PathKey(pub InitiativeKey);
+
+impl FromRequest for PathKey {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        std::future::ready(initiative_key(req.match_info()).map(PathKey))
+    }
 }

@@ -1,6 +1,6 @@
 //! Liveness and readiness.
 
-use actix_web::{HttpResponse, get, web};
+use actix_web::{HttpResponse, web};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -13,21 +13,23 @@ pub struct Health {
 }
 
 /// Liveness: the process answers.
-#[utoipa::path(tag = "health", responses((status = 200, body = Health)))]
-#[get("/healthz")]
+#[utoipa::path(
+    get,
+    path = "/healthz",tag = "health", responses((status = 200, body = Health)))]
 pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(Health { status: "ok" })
 }
 
 /// Readiness: the database answers.
 #[utoipa::path(
+    get,
+    path = "/readyz",
     tag = "health",
     responses(
         (status = 200, body = Health),
         (status = 503, body = Problem, content_type = "application/problem+json"),
     )
 )]
-#[get("/readyz")]
 pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let store = state.store.clone();
     web::block(move || store.ping())

@@ -1,13 +1,13 @@
 //! `/api/v1/initiatives`: registration, pre-registered criteria and lifecycle.
 
-use actix_web::{HttpResponse, get, patch, post, web};
+use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::error::{ApiError, Problem};
-use super::extract::ApiJson;
-use super::{AppState, blocking, parse_key};
+use super::extract::{ApiJson, PathKey};
+use super::{AppState, blocking};
 use crate::domain::initiative::{parse_core_segments, parse_name, parse_text};
 use crate::domain::{
     Cents, Confidence, Criteria, Currency, Decision, FieldErrors, Initiative, InitiativeDraft,
@@ -378,6 +378,8 @@ impl TryFrom<InitiativePatchInput> for InitiativePatch {
 
 /// Register an initiative (as a draft).
 #[utoipa::path(
+    post,
+    path = "/api/v1/initiatives",
     tag = "initiatives",
     request_body = InitiativeInput,
     responses(
@@ -386,7 +388,6 @@ impl TryFrom<InitiativePatchInput> for InitiativePatch {
         (status = 422, body = Problem, content_type = "application/problem+json"),
     )
 )]
-#[post("/initiatives")]
 pub async fn create_initiative(
     state: web::Data<AppState>,
     ApiJson(input): ApiJson<InitiativeInput>,
@@ -398,6 +399,8 @@ pub async fn create_initiative(
 
 /// List initiatives, optionally by status and owner team.
 #[utoipa::path(
+    get,
+    path = "/api/v1/initiatives",
     tag = "initiatives",
     params(ListQuery),
     responses(
@@ -405,7 +408,6 @@ pub async fn create_initiative(
         (status = 400, body = Problem, content_type = "application/problem+json"),
     )
 )]
-#[get("/initiatives")]
 pub async fn list_initiatives(
     state: web::Data<AppState>,
     query: web::Query<ListQuery>,
@@ -429,6 +431,8 @@ pub async fn list_initiatives(
 
 /// One initiative.
 #[utoipa::path(
+    get,
+    path = "/api/v1/initiatives/{key}",
     tag = "initiatives",
     params(("key" = String, Path, description = "Initiative key")),
     responses(
@@ -436,18 +440,18 @@ pub async fn list_initiatives(
         (status = 404, body = Problem, content_type = "application/problem+json"),
     )
 )]
-#[get("/initiatives/{key}")]
 pub async fn get_initiative(
     state: web::Data<AppState>,
-    key: web::Path<String>,
+    PathKey(key): PathKey,
 ) -> Result<HttpResponse, ApiError> {
-    let key = parse_key(&key)?;
     let found = blocking(&state, move |c| initiatives::get(c, &key)).await?;
     Ok(HttpResponse::Ok().json(InitiativeView::from(found)))
 }
 
 /// Change a draft initiative (criteria are locked once launched).
 #[utoipa::path(
+    patch,
+    path = "/api/v1/initiatives/{key}",
     tag = "initiatives",
     params(("key" = String, Path, description = "Initiative key")),
     request_body = InitiativePatchInput,
@@ -458,13 +462,11 @@ pub async fn get_initiative(
         (status = 422, body = Problem, content_type = "application/problem+json"),
     )
 )]
-#[patch("/initiatives/{key}")]
 pub async fn update_initiative(
     state: web::Data<AppState>,
-    key: web::Path<String>,
+    PathKey(key): PathKey,
     ApiJson(input): ApiJson<InitiativePatchInput>,
 ) -> Result<HttpResponse, ApiError> {
-    let key = parse_key(&key)?;
     let patch = InitiativePatch::try_from(input).map_err(ApiError::invalid)?;
     let updated = blocking(&state, move |c| {
         initiatives::update(c, &key, patch, Utc::now())
@@ -475,6 +477,8 @@ pub async fn update_initiative(
 
 /// Launch a draft: lock its criteria (pre-registration) and start accepting events.
 #[utoipa::path(
+    post,
+    path = "/api/v1/initiatives/{key}/launch",
     tag = "initiatives",
     params(("key" = String, Path, description = "Initiative key")),
     responses(
@@ -483,18 +487,18 @@ pub async fn update_initiative(
         (status = 409, description = "Not a draft", body = Problem, content_type = "application/problem+json"),
     )
 )]
-#[post("/initiatives/{key}/launch")]
 pub async fn launch_initiative(
     state: web::Data<AppState>,
-    key: web::Path<String>,
+    PathKey(key): PathKey,
 ) -> Result<HttpResponse, ApiError> {
-    let key = parse_key(&key)?;
     let launched = blocking(&state, move |c| initiatives::launch(c, &key, Utc::now())).await?;
     Ok(HttpResponse::Ok().json(InitiativeView::from(launched)))
 }
 
 /// Conclude a running pilot with a decision and a note.
 #[utoipa::path(
+    post,
+    path = "/api/v1/initiatives/{key}/conclude",
     tag = "initiatives",
     params(("key" = String, Path, description = "Initiative key")),
     request_body = ConcludeInput,
@@ -505,13 +509,11 @@ pub async fn launch_initiative(
         (status = 422, body = Problem, content_type = "application/problem+json"),
     )
 )]
-#[post("/initiatives/{key}/conclude")]
 pub async fn conclude_initiative(
     state: web::Data<AppState>,
-    key: web::Path<String>,
+    PathKey(key): PathKey,
     ApiJson(input): ApiJson<ConcludeInput>,
 ) -> Result<HttpResponse, ApiError> {
-    let key = parse_key(&key)?;
     let mut errors = FieldErrors::default();
     let decision = errors.take("decision", Decision::parse(&input.decision));
     let note = errors.take("note", parse_text(&input.note, true));

@@ -1,6 +1,6 @@
 //! `/api/v1/keys`: API key management (admins; the route table enforces it).
 
-use actix_web::{HttpResponse, delete, get, post, web};
+use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -93,6 +93,8 @@ pub fn parse_key_request(
 
 /// Create an API key (admins).
 #[utoipa::path(
+    post,
+    path = "/api/v1/keys",
     tag = "keys",
     request_body = KeyInput,
     responses(
@@ -102,7 +104,6 @@ pub fn parse_key_request(
         (status = 422, body = Problem, content_type = "application/problem+json"),
     )
 )]
-#[post("/keys")]
 pub async fn create_key(
     state: web::Data<AppState>,
     ApiJson(input): ApiJson<KeyInput>,
@@ -121,6 +122,8 @@ pub async fn create_key(
 
 /// List API keys (admins): labels, roles, teams and use, never the keys.
 #[utoipa::path(
+    get,
+    path = "/api/v1/keys",
     tag = "keys",
     responses(
         (status = 200, body = KeyList),
@@ -128,7 +131,6 @@ pub async fn create_key(
         (status = 403, body = Problem, content_type = "application/problem+json"),
     )
 )]
-#[get("/keys")]
 pub async fn list_keys(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let all = blocking(&state, keys::list).await?;
     Ok(HttpResponse::Ok().json(KeyList {
@@ -139,6 +141,8 @@ pub async fn list_keys(state: web::Data<AppState>) -> Result<HttpResponse, ApiEr
 /// Revoke an API key (admins). It stops working at once on this instance, and within
 /// seconds on the others.
 #[utoipa::path(
+    delete,
+    path = "/api/v1/keys/{id}",
     tag = "keys",
     params(("id" = i64, Path, description = "Key id")),
     responses(
@@ -148,7 +152,6 @@ pub async fn list_keys(state: web::Data<AppState>) -> Result<HttpResponse, ApiEr
         (status = 404, body = Problem, content_type = "application/problem+json"),
     )
 )]
-#[delete("/keys/{id}")]
 pub async fn revoke_key(
     state: web::Data<AppState>,
     id: web::Path<String>,

@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use actix_web::http::header;
-use actix_web::{HttpRequest, HttpResponse, get, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::AppState;
 use super::error::ApiError;
@@ -31,7 +31,6 @@ pub fn allowed(peer: Option<std::net::SocketAddr>, public: bool) -> bool {
 }
 
 /// The service's counters in Prometheus text format.
-#[get("/metrics")]
 pub async fn metrics(
     state: web::Data<AppState>,
     req: HttpRequest,

@@ -18,7 +18,6 @@ use std::sync::Arc;
 use actix_web::{HttpRequest, HttpResponse, web};
 use utoipa::OpenApi;
 
-use crate::domain::InitiativeKey;
 use crate::settings::Settings;
 use crate::store::ingest::IngestQueue;
 use crate::store::{DbConn, Store, StoreError};
@@ -51,11 +50,6 @@ where
     })
     .await?
     .map_err(ApiError::from)
-}
-
-/// An initiative key from the path; a malformed one cannot name an initiative: 404.
-pub fn parse_key(raw: &str) -> Result<InitiativeKey, ApiError> {
-    InitiativeKey::parse(raw).map_err(|_| ApiError::NotFound(format!("initiative '{raw}'")))
 }
 
 #[derive(OpenApi)]
@@ -123,59 +117,26 @@ impl utoipa::Modify for BearerAuth {
 /// The OpenAPI document of this API.
 #[utoipa::path(
     get,
-    path = "/openapi.json",
+    path = "/api/v1/openapi.json",
     tag = "health",
     responses((status = 200, description = "OpenAPI 3.1 document"))
 )]
-#[actix_web::get("/openapi.json")]
 pub async fn openapi_json() -> HttpResponse {
-    let mut doc = ApiDoc::openapi();
-    // Handlers are mounted under /api/v1 (health routes at the root).
-    let paths = std::mem::take(&mut doc.paths.paths);
-    for (path, item) in paths {
-        let full = if path == "/healthz" || path == "/readyz" {
-            path
-        } else {
-            format!("/api/v1{path}")
-        };
-        doc.paths.paths.insert(full, item);
-    }
+    let doc = ApiDoc::openapi();
     HttpResponse::Ok().json(doc)
 }
 
-/// Registers the API routes (the `/api/v1` scope and health checks).
+/// Registers the API routes (the `/api/v1` resources, health checks and metrics), each
+/// behind the authorization middleware, which reads the resource's rules after routing.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(health::healthz)
-        .service(health::readyz)
-        .service(metrics::metrics)
-        .service(
-            web::scope("/api/v1")
-                .wrap(actix_web::middleware::from_fn(auth::authorize))
-                .service(openapi_json)
-                .service(segments::create_segment)
-                .service(segments::list_segments)
-                .service(initiatives::create_initiative)
-                .service(initiatives::list_initiatives)
-                .service(initiatives::get_initiative)
-                .service(initiatives::update_initiative)
-                .service(initiatives::launch_initiative)
-                .service(initiatives::conclude_initiative)
-                .service(events::post_events)
-                .service(events::list_events)
-                .service(events::assign)
-                .service(events::summary)
-                .service(reports::report_csv_export)
-                .service(reports::get_report)
-                .service(reports::get_portfolio)
-                .service(reports::post_plan)
-                .service(keys::create_key)
-                .service(keys::list_keys)
-                .service(keys::revoke_key)
-                .default_service(web::to(not_found)),
-        );
+    let mut resources = routes::Resources::default();
+    routes::declare_api(&mut resources);
+    for resource in resources.into_resources() {
+        cfg.service(resource.wrap(actix_web::middleware::from_fn(auth::authorize)));
+    }
 }
 
-/// Any unknown path or method: 404 or 405 as problem+json.
+/// Any unknown path: 404 as problem+json.
 pub async fn not_found(req: HttpRequest) -> Result<HttpResponse, ApiError> {
     Err(ApiError::NotFound(format!(
         "{} {}",

@@ -1,14 +1,14 @@
 //! Reports, the portfolio, planning and the CSV export.
 
 use actix_web::http::header;
-use actix_web::{HttpResponse, get, post, web};
+use actix_web::{HttpResponse, web};
 use chrono::Utc;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::error::{ApiError, Problem};
-use super::extract::ApiJson;
-use super::{AppState, blocking, parse_key};
+use super::extract::{ApiJson, PathKey};
+use super::{AppState, blocking};
 use crate::analysis::plan::{Plan, PlanRequest, plan};
 use crate::analysis::portfolio::{self, Portfolio};
 use crate::analysis::{self, Report};
@@ -17,6 +17,8 @@ use crate::store::{aggregates, initiatives};
 
 /// The demand report of one initiative: verdict, numbers and the statistics behind them.
 #[utoipa::path(
+    get,
+    path = "/api/v1/initiatives/{key}/report",
     tag = "reports",
     params(("key" = String, Path, description = "Initiative key")),
     responses(
@@ -24,12 +26,10 @@ use crate::store::{aggregates, initiatives};
         (status = 404, body = Problem, content_type = "application/problem+json"),
     )
 )]
-#[get("/initiatives/{key}/report")]
 pub async fn get_report(
     state: web::Data<AppState>,
-    key: web::Path<String>,
+    PathKey(key): PathKey,
 ) -> Result<HttpResponse, ApiError> {
-    let key = parse_key(&key)?;
     let report = load_report(&state, key).await?;
     Ok(HttpResponse::Ok().json(report))
 }
@@ -54,8 +54,9 @@ pub async fn load_portfolio(state: &AppState) -> Result<Portfolio, ApiError> {
 
 /// Every initiative with its headline numbers and verdict; p-values of running
 /// initiatives adjusted with Benjamini-Hochberg beside the raw ones.
-#[utoipa::path(tag = "reports", responses((status = 200, body = Portfolio)))]
-#[get("/portfolio")]
+#[utoipa::path(
+    get,
+    path = "/api/v1/portfolio",tag = "reports", responses((status = 200, body = Portfolio)))]
 pub async fn get_portfolio(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     Ok(HttpResponse::Ok().json(load_portfolio(&state).await?))
 }
@@ -80,6 +81,8 @@ pub struct PlanInput {
 
 /// Exposures needed to tell a minimum rate worth detecting from the target.
 #[utoipa::path(
+    post,
+    path = "/api/v1/plan",
     tag = "reports",
     request_body = PlanInput,
     responses(
@@ -88,7 +91,6 @@ pub struct PlanInput {
         (status = 422, body = Problem, content_type = "application/problem+json"),
     )
 )]
-#[post("/plan")]
 pub async fn post_plan(
     state: web::Data<AppState>,
     ApiJson(input): ApiJson<PlanInput>,
@@ -235,6 +237,8 @@ pub fn report_csv(report: &Report) -> Result<Vec<u8>, ApiError> {
 
 /// The segment and variant tables of the report, as CSV.
 #[utoipa::path(
+    get,
+    path = "/api/v1/initiatives/{key}/report.csv",
     tag = "reports",
     params(("key" = String, Path, description = "Initiative key")),
     responses(
@@ -242,12 +246,10 @@ pub fn report_csv(report: &Report) -> Result<Vec<u8>, ApiError> {
         (status = 404, body = Problem, content_type = "application/problem+json"),
     )
 )]
-#[get("/initiatives/{key}/report.csv")]
 pub async fn report_csv_export(
     state: web::Data<AppState>,
-    key: web::Path<String>,
+    PathKey(key): PathKey,
 ) -> Result<HttpResponse, ApiError> {
-    let key = parse_key(&key)?;
     let filename = format!("{key}-report.csv");
     let report = load_report(&state, key).await?;
     let body = report_csv(&report)?;

@@ -1,6 +1,6 @@
 //! `/api/v1/segments`
 
-use actix_web::{HttpResponse, get, post, web};
+use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -74,6 +74,8 @@ impl SegmentInput {
 
 /// Create a customer segment.
 #[utoipa::path(
+    post,
+    path = "/api/v1/segments",
     tag = "segments",
     request_body = SegmentInput,
     responses(
@@ -82,7 +84,6 @@ impl SegmentInput {
         (status = 422, body = Problem, content_type = "application/problem+json"),
     )
 )]
-#[post("/segments")]
 pub async fn create_segment(
     state: web::Data<AppState>,
     ApiJson(input): ApiJson<SegmentInput>,
@@ -93,8 +94,9 @@ pub async fn create_segment(
 }
 
 /// List customer segments.
-#[utoipa::path(tag = "segments", responses((status = 200, body = SegmentList)))]
-#[get("/segments")]
+#[utoipa::path(
+    get,
+    path = "/api/v1/segments",tag = "segments", responses((status = 200, body = SegmentList)))]
 pub async fn list_segments(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let all = blocking(&state, segments::list).await?;
     Ok(HttpResponse::Ok().json(SegmentList {

@@ -22,6 +22,9 @@ pub enum PageError {
     /// 404: anything else missing.
     #[error("{0} not found")]
     NotFound(String),
+    /// 403: a form was posted from another site (cross-site request forgery).
+    #[error("cross-site form post refused")]
+    CrossSite,
     /// 503: the database is not reachable.
     #[error("service unavailable")]
     Unavailable,
@@ -71,6 +74,13 @@ impl PageError {
                 "Not found".into(),
                 html! { p.lede { (what) " was not found." } (back) },
             ),
+            PageError::CrossSite => (
+                "This form came from another site".into(),
+                html! {
+                    p.lede { "offerlab only accepts forms sent from its own pages. Open the page on offerlab itself and send the form from there." }
+                    (back)
+                },
+            ),
             PageError::Unavailable => (
                 "The database isn't reachable right now".into(),
                 html! {
@@ -110,6 +120,7 @@ impl ResponseError for PageError {
         match self {
             PageError::BadFilter { .. } => StatusCode::BAD_REQUEST,
             PageError::UnknownInitiative(_) | PageError::NotFound(_) => StatusCode::NOT_FOUND,
+            PageError::CrossSite => StatusCode::FORBIDDEN,
             PageError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             PageError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }

@@ -15,27 +15,35 @@ mod portfolio;
 mod readout;
 pub mod session;
 
-use actix_web::http::{StatusCode, header};
+use actix_web::http::{Method, StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use crate::api::AppState;
+use crate::api::extract::initiative_key;
 use crate::api::reports::{load_portfolio, load_report};
-use crate::domain::InitiativeKey;
+use crate::api::routes::{Register, Resources, Rule};
 pub use error::PageError;
 pub use portfolio::Filter;
 
-/// Registers the pages and their stylesheet.
+/// Every page, with its rule, declared once (see [`crate::api::routes`]).
+pub fn declare_pages(r: &mut impl Register) {
+    use Rule::{OpenPage, Page};
+    r.add(Method::GET, "/", Page, portfolio_page);
+    r.add(Method::GET, "/initiatives/{key}", Page, readout_page);
+    r.add(Method::GET, layout::STYLESHEET_PATH, OpenPage, stylesheet);
+    r.add(Method::GET, "/sign-in", OpenPage, session::sign_in_form);
+    r.add(Method::POST, "/sign-in", OpenPage, session::sign_in);
+    r.add(Method::POST, "/sign-out", OpenPage, session::sign_out);
+}
+
+/// Registers the pages and their stylesheet, each behind the sign-in middleware, which
+/// reads the resource's rule after routing.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::scope("")
-            .wrap(actix_web::middleware::from_fn(session::require_sign_in))
-            .route("/", web::get().to(portfolio_page))
-            .route("/initiatives/{key}", web::get().to(readout_page))
-            .route(layout::STYLESHEET_PATH, web::get().to(stylesheet))
-            .route("/sign-in", web::get().to(session::sign_in_form))
-            .route("/sign-in", web::post().to(session::sign_in))
-            .route("/sign-out", web::post().to(session::sign_out)),
-    );
+    let mut resources = Resources::default();
+    declare_pages(&mut resources);
+    for resource in resources.into_resources() {
+        cfg.service(resource.wrap(actix_web::middleware::from_fn(session::require_sign_in)));
+    }
 }
 
 /// `GET /?status=running&team=growth`
@@ -57,8 +65,9 @@ async fn readout_page(
     req: HttpRequest,
 ) -> Result<HttpResponse, PageError> {
     let raw = req.match_info().get("key").unwrap_or_default().to_owned();
-    let key = InitiativeKey::parse(raw.as_str())
-        .map_err(|_| PageError::UnknownInitiative(raw.clone()))?;
+    // The key exactly as the sign-in check saw it.
+    let key =
+        initiative_key(req.match_info()).map_err(|_| PageError::UnknownInitiative(raw.clone()))?;
     let report = load_report(&state, key)
         .await
         .map_err(|e| PageError::for_initiative(e, &raw))?;

@@ -8,7 +8,7 @@
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::cookie::{Cookie, SameSite, time};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::{StatusCode, header};
+use actix_web::http::{Method, StatusCode, header};
 use actix_web::middleware::Next;
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{Duration, Utc};
@@ -19,6 +19,7 @@ use sha2::Sha256;
 
 use super::{PageError, layout};
 use crate::api::AppState;
+use crate::api::routes::{RouteRules, Rule};
 use crate::domain::access::Caller;
 use crate::store::{StoreError, keys, sessions};
 
@@ -72,39 +73,77 @@ async fn session_caller(
     .await
 }
 
-/// Middleware on the pages: signed in, or `dashboard.public`, or off to the sign-in form.
+/// Whether a state-changing request comes from this site's own pages. Browsers send
+/// `Sec-Fetch-Site` (and `Origin` on every POST); a request carrying neither is not a
+/// browser's cross-site form, so it is let through. `Origin: null` (sandboxed frames,
+/// some redirects) is refused.
+fn same_origin(req: &ServiceRequest) -> bool {
+    let header = |name| {
+        req.headers()
+            .get(name)
+            .map(|v| v.to_str().unwrap_or("invalid"))
+    };
+    if let Some(site) = header("sec-fetch-site") {
+        return matches!(site, "same-origin" | "none");
+    }
+    match header("origin") {
+        None => true,
+        Some(origin) => {
+            let info = req.connection_info();
+            origin == format!("{}://{}", info.scheme(), info.host())
+        }
+    }
+}
+
+/// Middleware on every page resource, after routing: reads the resource's rule
+/// ([`RouteRules`]). Form posts must come from this site; pages need a session unless
+/// `dashboard.public`; open pages (sign-in, stylesheet) need nothing more.
 pub async fn require_sign_in(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
-    let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
-        return Ok(next.call(req).await?.map_into_left_body());
+    let refuse = |req: ServiceRequest, e: PageError| {
+        let response = actix_web::ResponseError::error_response(&e);
+        Ok(req.into_response(response).map_into_right_body())
     };
-    // Only the pages are guarded; the sign-in form, the stylesheet and anything else
-    // (answered 404 by the service) are not.
-    let page = req.path() == "/" || req.path().starts_with("/initiatives/");
-    let open = state.settings.dashboard.public || !page;
-    if open {
-        return Ok(next.call(req).await?.map_into_left_body());
+    let state = req.app_data::<web::Data<AppState>>().cloned();
+    let rule = req.app_data::<RouteRules>().map(|r| r.rule(req.method()));
+    let (Some(state), Some(rule)) = (state, rule) else {
+        // No rules for the matched resource: closed, not open.
+        let what = format!("{} {}", req.method(), req.path());
+        return refuse(req, PageError::NotFound(what));
+    };
+    let safe = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    if !safe && !same_origin(&req) {
+        tracing::warn!(path = req.path(), "cross-site form post refused");
+        return refuse(req, PageError::CrossSite);
     }
-    match session_caller(&state, &req).await {
-        Ok(Some(_)) => Ok(next.call(req).await?.map_into_left_body()),
-        Ok(None) => {
-            let target = req
-                .uri()
-                .path_and_query()
-                .map_or("/".to_owned(), |p| p.as_str().to_owned());
-            let location = format!("/sign-in?next={}", encode(&target));
-            let response = HttpResponse::SeeOther()
-                .insert_header((header::LOCATION, location))
-                .finish();
-            Ok(req.into_response(response).map_into_right_body())
-        }
-        Err(e) => {
-            let response = actix_web::ResponseError::error_response(&e);
-            Ok(req.into_response(response).map_into_right_body())
+    match rule {
+        // A method the page does not serve: its default service answers 405/OPTIONS.
+        None | Some(Rule::OpenPage) => {}
+        Some(Rule::Page) if state.settings.dashboard.public => {}
+        Some(Rule::Page) => match session_caller(&state, &req).await {
+            Ok(Some(_)) => {}
+            Ok(None) => {
+                let target = req
+                    .uri()
+                    .path_and_query()
+                    .map_or("/".to_owned(), |p| p.as_str().to_owned());
+                let location = format!("/sign-in?next={}", encode(&target));
+                let response = HttpResponse::SeeOther()
+                    .insert_header((header::LOCATION, location))
+                    .finish();
+                return Ok(req.into_response(response).map_into_right_body());
+            }
+            Err(e) => return refuse(req, e),
+        },
+        // An API rule on a page resource is a mistake: closed.
+        Some(_) => {
+            let what = format!("{} {}", req.method(), req.path());
+            return refuse(req, PageError::NotFound(what));
         }
     }
+    Ok(next.call(req).await?.map_into_left_body())
 }
 
 /// Percent-encodes a path for a query parameter.
@@ -119,10 +158,24 @@ fn encode(s: &str) -> String {
         .collect()
 }
 
-/// Only local paths are followed after sign-in (no open redirect).
+/// The longest `next` target followed after sign-in.
+const MAX_NEXT: usize = 2048;
+
+/// Only paths on this site are followed after sign-in (no open redirect): one leading
+/// `/` not followed by `/` or `\` (which browsers read as another host), and only the
+/// printable characters a URL path and query may hold, so the `Location` header is
+/// always valid and means the same to every browser. Anything else goes to `/`.
 fn safe_next(next: Option<&str>) -> String {
+    let allowed = |c: char| c.is_ascii_alphanumeric() || "-._~!$&'()*+,;=:@/?%".contains(c);
     match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_owned(),
+        Some(n)
+            if n.len() <= MAX_NEXT
+                && n.starts_with('/')
+                && !n.starts_with("//")
+                && n.chars().all(allowed) =>
+        {
+            n.to_owned()
+        }
         _ => "/".to_owned(),
     }
 }
@@ -279,7 +332,25 @@ mod tests {
         assert_eq!(verify(b"other", &value), None);
         assert_eq!(verify(b"secret", &value.replace("abc", "abd")), None);
         assert_eq!(verify(b"secret", "abc"), None);
-        assert_eq!(safe_next(Some("//evil.example")), "/");
         assert_eq!(safe_next(Some("/initiatives/x")), "/initiatives/x");
+        assert_eq!(
+            safe_next(Some("/?status=running&team=growth")),
+            "/?status=running&team=growth"
+        );
+        for hostile in [
+            "//evil.example",
+            "/\\evil.example",
+            "/\t/evil.example",
+            "/\n/x",
+            "/\r\nSet-Cookie: x=1",
+            "https://evil.example",
+            "https:evil.example",
+            "evil.example",
+            "/ /x",
+            "",
+        ] {
+            assert_eq!(safe_next(Some(hostile)), "/", "{hostile:?}");
+        }
+        assert_eq!(safe_next(None), "/");
     }
 }

@@ -433,3 +433,124 @@ macro_rules! backend_tests {
         }
     };
 }
+
+/// A response to a request sent byte for byte, as a hostile client would.
+pub struct RawReply {
+    pub status: u16,
+    /// Header names in lower case.
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl RawReply {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+impl TestApp {
+    /// Sends `method target` exactly as given (no client-side normalisation of dot
+    /// segments or percent-encoding), over a fresh connection.
+    pub async fn raw(
+        &self,
+        method: &str,
+        target: &str,
+        headers: &[(&str, &str)],
+        body: Option<(&str, &str)>,
+    ) -> RawReply {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let host = self.address.trim_start_matches("http://").to_owned();
+        let mut stream = tokio::net::TcpStream::connect(&host)
+            .await
+            .expect("connect");
+        let mut request =
+            format!("{method} {target} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n");
+        for (name, value) in headers {
+            request.push_str(&format!("{name}: {value}\r\n"));
+        }
+        let (content_type, body) = body.unwrap_or(("", ""));
+        if !content_type.is_empty() {
+            request.push_str(&format!(
+                "Content-Type: {content_type}\r\nContent-Length: {}\r\n",
+                body.len()
+            ));
+        }
+        request.push_str("\r\n");
+        request.push_str(body);
+        stream.write_all(request.as_bytes()).await.expect("write");
+        let mut bytes = Vec::new();
+        stream.read_to_end(&mut bytes).await.expect("read");
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        let (head, rest) = text
+            .split_once("\r\n\r\n")
+            .expect("a complete response head");
+        let mut lines = head.split("\r\n");
+        let status = lines
+            .next()
+            .and_then(|l| l.split(' ').nth(1))
+            .and_then(|s| s.parse().ok())
+            .expect("status line");
+        let headers: Vec<(String, String)> = lines
+            .filter_map(|l| l.split_once(':'))
+            .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_owned()))
+            .collect();
+        let chunked = headers
+            .iter()
+            .any(|(n, v)| n == "transfer-encoding" && v.contains("chunked"));
+        let body = if chunked {
+            unchunk(rest)
+        } else {
+            rest.to_owned()
+        };
+        RawReply {
+            status,
+            headers,
+            body,
+        }
+    }
+}
+
+fn unchunk(mut rest: &str) -> String {
+    let mut out = String::new();
+    while let Some((size, after)) = rest.split_once("\r\n") {
+        let Ok(size) = usize::from_str_radix(size.trim(), 16) else {
+            break;
+        };
+        if size == 0 || after.len() < size {
+            break;
+        }
+        out.push_str(&after[..size]);
+        rest = after[size..].trim_start_matches("\r\n");
+    }
+    out
+}
+
+/// How many rows `table` holds in the test's database.
+pub fn count_rows(db: &TestDb, table: &str) -> i64 {
+    #[derive(diesel::QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let query = format!("SELECT COUNT(*) AS n FROM {table}");
+    match db {
+        TestDb::Sqlite { url, .. } => {
+            let path = url.trim_start_matches("sqlite://");
+            let mut c = diesel::SqliteConnection::establish(path).expect("sqlite");
+            diesel::sql_query(query)
+                .get_result::<Count>(&mut c)
+                .expect("count")
+                .n
+        }
+        TestDb::Postgres { url, .. } => {
+            let mut c = diesel::PgConnection::establish(url).expect("postgres");
+            diesel::sql_query(query)
+                .get_result::<Count>(&mut c)
+                .expect("count")
+                .n
+        }
+    }
+}

@@ -16,4 +16,5 @@ mod openapi;
 mod readme;
 mod recount;
 mod reports;
+mod routing;
 mod segments;
