@@ -356,6 +356,12 @@ impl Store {
                 StoreError::Config(format!("cannot create folder {}: {e}", dir.display()))
             })?;
         }
+        // A read-only file or mount: say so, rather than SQLite's "unable to open".
+        if let DatabaseUrl::Sqlite(path) = &options.url
+            && let Some(why) = sqlite_read_only(path, false)
+        {
+            return Err(read_only_error(path, &why, None));
+        }
         let factory = ConnectionFactory { options };
         // Migrate on one connection before the pool opens any, so every pooled SQLite
         // connection sees WAL mode and the final schema.
@@ -366,13 +372,9 @@ impl Store {
             run_migrations(&mut first)
         });
         if let (Err(e), DatabaseUrl::Sqlite(path)) = (&migrated, &factory.options.url)
-            && let Some(why) = sqlite_read_only(path)
+            && let Some(why) = sqlite_read_only(path, true)
         {
-            return Err(StoreError::ReadOnly(format!(
-                "the SQLite database {} is read-only ({why}): offerlab must write to the file \
-                 and create its -wal and -shm files next to it (SQLite said: {e})",
-                path.display()
-            )));
+            return Err(read_only_error(path, &why, Some(e)));
         }
         migrated?;
         let pool = r2d2::Pool::builder()
@@ -406,9 +408,16 @@ impl Store {
         self.factory.open()
     }
 
-    /// Checks that the database answers, waiting at most `wait` for a connection.
-    pub fn ping(&self, wait: Duration) -> Result<(), StoreError> {
-        let mut c = self.pool.get_timeout(wait)?;
+    /// Checks that the database answers, without waiting on the pool: an idle pooled
+    /// connection when there is one, else a new connection of its own (bounded by the
+    /// connect timeout), so a busy or still-recovering pool cannot make it wait.
+    pub fn ping(&self) -> Result<(), StoreError> {
+        if let Some(mut c) = self.pool.try_get()
+            && c.batch_execute("SELECT 1").is_ok()
+        {
+            return Ok(());
+        }
+        let mut c = self.factory.open()?;
         c.batch_execute("SELECT 1")?;
         Ok(())
     }
@@ -491,9 +500,20 @@ fn folder_of(path: &std::path::Path) -> &std::path::Path {
     }
 }
 
-/// Why a SQLite file cannot be written, if it cannot: a read-only mount, or a file or
-/// folder this process may not write.
-fn sqlite_read_only(path: &std::path::Path) -> Option<String> {
+fn read_only_error(path: &std::path::Path, why: &str, sqlite: Option<&StoreError>) -> StoreError {
+    StoreError::ReadOnly(format!(
+        "the SQLite database {} is read-only ({why}): offerlab must write to the file and \
+         create its -wal and -shm files next to it{}",
+        path.display(),
+        sqlite
+            .map(|e| format!(" (SQLite said: {e})"))
+            .unwrap_or_default()
+    ))
+}
+
+/// Why a SQLite file cannot be written, if it cannot: a read-only mount, or a file (or,
+/// with `probe_folder`, a folder) this process may not write.
+fn sqlite_read_only(path: &std::path::Path, probe_folder: bool) -> Option<String> {
     let dir = folder_of(path);
     if let Ok(vfs) = rustix::fs::statvfs(dir)
         && vfs.f_flag.contains(rustix::fs::StatVfsMountFlags::RDONLY)
@@ -508,6 +528,9 @@ fn sqlite_read_only(path: &std::path::Path) -> Option<String> {
         )
     {
         return Some(format!("the file cannot be opened for writing: {e}"));
+    }
+    if !probe_folder {
+        return None;
     }
     let probe = dir.join(format!(".offerlab-write-check-{}", std::process::id()));
     match std::fs::OpenOptions::new()
@@ -576,4 +599,97 @@ pub(crate) fn to_naive(t: chrono::DateTime<chrono::Utc>) -> chrono::NaiveDateTim
 
 pub(crate) fn to_utc(t: chrono::NaiveDateTime) -> chrono::DateTime<chrono::Utc> {
     chrono::DateTime::from_naive_utc_and_offset(t, chrono::Utc)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn database_error(message: &str) -> StoreError {
+        StoreError::Database(diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::Unknown,
+            Box::new(message.to_owned()),
+        ))
+    }
+
+    #[test]
+    fn faults_are_told_apart_by_their_messages() {
+        let cases = [
+            ("database or disk is full", Some(Fault::StorageFull)),
+            (
+                "could not extend file \"base/1/2\": No space left on device",
+                Some(Fault::StorageFull),
+            ),
+            (
+                "attempt to write a readonly database",
+                Some(Fault::ReadOnly),
+            ),
+            ("database is locked", Some(Fault::Busy)),
+            (
+                "server closed the connection unexpectedly",
+                Some(Fault::Unreachable),
+            ),
+            (
+                "terminating connection due to administrator command",
+                Some(Fault::Unreachable),
+            ),
+            ("UNIQUE constraint failed: events.event_id", None),
+            ("syntax error", None),
+        ];
+        for (message, fault) in cases {
+            assert_eq!(database_error(message).fault(), fault, "{message}");
+        }
+    }
+
+    #[test]
+    fn a_lost_connection_and_a_failed_rollback_are_unreachable() {
+        use diesel::result::{DatabaseErrorKind, Error};
+        let closed = || {
+            Error::DatabaseError(
+                DatabaseErrorKind::ClosedConnection,
+                Box::new("gone".to_owned()),
+            )
+        };
+        assert_eq!(
+            StoreError::Database(closed()).fault(),
+            Some(Fault::Unreachable)
+        );
+        let on_commit = Error::RollbackErrorOnCommit {
+            rollback_error: Box::new(closed()),
+            commit_error: Box::new(Error::DatabaseError(
+                DatabaseErrorKind::Unknown,
+                Box::new("database or disk is full".to_owned()),
+            )),
+        };
+        assert_eq!(
+            StoreError::Database(on_commit).fault(),
+            Some(Fault::StorageFull),
+            "the commit's own error comes first"
+        );
+        assert_eq!(
+            StoreError::Connection("pool timed out".into()).fault(),
+            Some(Fault::Unreachable)
+        );
+        assert_eq!(StoreError::NotFound("x".into()).fault(), None);
+    }
+
+    #[test]
+    fn the_postgres_url_gets_a_connect_timeout_unless_it_has_one() {
+        let t = Duration::from_millis(2_500);
+        assert_eq!(
+            with_connect_timeout("postgres://u@h/db", t),
+            "postgres://u@h/db?connect_timeout=3"
+        );
+        assert_eq!(
+            with_connect_timeout(
+                "postgres://u@h/db?sslmode=disable",
+                Duration::from_millis(10)
+            ),
+            "postgres://u@h/db?sslmode=disable&connect_timeout=2"
+        );
+        assert_eq!(
+            with_connect_timeout("postgres://u@h/db?connect_timeout=9", t),
+            "postgres://u@h/db?connect_timeout=9"
+        );
+    }
 }
