@@ -44,6 +44,7 @@ impl Application {
             QueueOptions {
                 capacity: settings.ingest.queue_capacity,
                 max_group_events: settings.ingest.max_events_per_transaction,
+                max_wait: store.acquire_timeout(),
             },
         )?;
         let listener = TcpListener::bind(&settings.server.bind)

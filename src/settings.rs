@@ -56,6 +56,7 @@ pub struct DatabaseSettings {
     pub pool_size: u32,
     pub sqlite_synchronous: SqliteSync,
     pub busy_timeout_ms: u64,
+    pub acquire_timeout_ms: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -131,6 +132,9 @@ impl Settings {
                 "ingest.max_events_per_transaction must be at least ingest.max_events_per_request",
             );
         }
+        if self.database.acquire_timeout_ms == 0 {
+            return invalid("database.acquire_timeout_ms must be at least 1");
+        }
         if self.limits.max_body_bytes < 1024 {
             return invalid("limits.max_body_bytes must be at least 1024");
         }
@@ -143,6 +147,7 @@ impl Settings {
             pool_size: self.database.pool_size,
             sqlite_synchronous: self.database.sqlite_synchronous,
             busy_timeout: Duration::from_millis(self.database.busy_timeout_ms),
+            acquire_timeout: Duration::from_millis(self.database.acquire_timeout_ms),
         })
     }
 }

@@ -7,8 +7,8 @@ use utoipa::ToSchema;
 
 use crate::domain::initiative::LifecycleError;
 use crate::domain::{FieldError, FieldErrors};
-use crate::store::StoreError;
 use crate::store::ingest::IngestError;
+use crate::store::{Fault, StoreError};
 
 /// An RFC 9457 problem document (`application/problem+json`).
 #[derive(Debug, Serialize, ToSchema)]
@@ -72,6 +72,12 @@ pub enum ApiError {
     /// 503: the database or the ingest writer is not available.
     #[error("service unavailable: {0}")]
     Unavailable(String),
+    /// 507: the database has no space left; nothing of the request was stored.
+    #[error("database storage is full: {0}")]
+    StorageFull(String),
+    /// 503 from `/readyz`: why this instance should take no traffic (our own words).
+    #[error("not ready: {0}")]
+    NotReady(String),
     /// 500: logged in full, answered with a generic text.
     #[error("internal error: {0}")]
     Internal(String),
@@ -115,7 +121,10 @@ impl ApiError {
                 ("unsupported-media-type", "Unsupported content type")
             }
             ApiError::Invalid { .. } => ("validation", "Invalid request"),
-            ApiError::Unavailable(_) => ("unavailable", "Service unavailable"),
+            ApiError::Unavailable(_) | ApiError::NotReady(_) => {
+                ("unavailable", "Service unavailable")
+            }
+            ApiError::StorageFull(_) => ("storage-full", "Database storage is full"),
             ApiError::Internal(_) => ("internal", "Internal error"),
         }
     }
@@ -132,9 +141,16 @@ impl ApiError {
                 Vec::new(),
             ),
             ApiError::Unavailable(_) => (
-                "the database is not reachable right now; retry shortly".into(),
+                "the database is not available right now; retry shortly".into(),
                 Vec::new(),
             ),
+            ApiError::StorageFull(_) => (
+                "the database storage is full: nothing of this request was stored; \
+                 retry once disk space has been freed"
+                    .into(),
+                Vec::new(),
+            ),
+            ApiError::NotReady(why) => (why.clone(), Vec::new()),
             other => (other.to_string(), Vec::new()),
         };
         Problem {
@@ -161,7 +177,8 @@ impl ResponseError for ApiError {
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Unavailable(_) | ApiError::NotReady(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::StorageFull(_) => StatusCode::INSUFFICIENT_STORAGE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -169,13 +186,21 @@ impl ResponseError for ApiError {
     fn error_response(&self) -> HttpResponse {
         match self {
             ApiError::Internal(cause) => tracing::error!(%cause, "request failed"),
-            ApiError::Unavailable(cause) => tracing::warn!(%cause, "request failed"),
+            ApiError::Unavailable(cause) | ApiError::StorageFull(cause) => {
+                tracing::warn!(%cause, "request failed")
+            }
             _ => {}
         }
         let mut response = HttpResponse::build(self.status_code());
         response.insert_header((header::CONTENT_TYPE, "application/problem+json"));
-        if matches!(self, ApiError::Unavailable(_)) {
-            response.insert_header((header::RETRY_AFTER, "1"));
+        match self {
+            ApiError::Unavailable(_) | ApiError::NotReady(_) => {
+                response.insert_header((header::RETRY_AFTER, "1"));
+            }
+            ApiError::StorageFull(_) => {
+                response.insert_header((header::RETRY_AFTER, "30"));
+            }
+            _ => {}
         }
         if let ApiError::MethodNotAllowed { allow, .. } = self {
             response.insert_header((header::ALLOW, allow.as_str()));
@@ -197,13 +222,15 @@ impl From<StoreError> for ApiError {
             StoreError::Conflict(what) => ApiError::Conflict(what),
             StoreError::Invalid(errors) => ApiError::invalid(errors),
             StoreError::Lifecycle(e) => e.into(),
-            StoreError::Connection(c) => ApiError::Unavailable(c),
-            // SQLite's busy timeout ran out: a retry will do.
-            StoreError::Database(diesel::result::Error::DatabaseError(_, info))
-                if info.message().contains("database is locked") =>
+            // Down, unreachable, SQLite's busy timeout, read-only: a retry will do, later.
+            e if matches!(
+                e.fault(),
+                Some(Fault::Unreachable | Fault::Busy | Fault::ReadOnly)
+            ) =>
             {
-                ApiError::Unavailable(info.message().to_owned())
+                ApiError::Unavailable(e.to_string())
             }
+            e if e.fault() == Some(Fault::StorageFull) => ApiError::StorageFull(e.to_string()),
             StoreError::Database(diesel::result::Error::DatabaseError(
                 diesel::result::DatabaseErrorKind::UniqueViolation,
                 info,
@@ -237,6 +264,7 @@ impl From<IngestError> for ApiError {
             }
             IngestError::Storage(e) => e.into(),
             IngestError::Closed => ApiError::Unavailable("ingest queue closed".into()),
+            e @ IngestError::TimedOut(_) => ApiError::Unavailable(e.to_string()),
         }
     }
 }

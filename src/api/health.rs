@@ -6,6 +6,7 @@ use utoipa::ToSchema;
 
 use super::AppState;
 use super::error::{ApiError, Problem};
+use crate::store::Fault;
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Health {
@@ -20,7 +21,11 @@ pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(Health { status: "ok" })
 }
 
-/// Readiness: the database answers.
+/// `/readyz` answers within this, whatever the database does.
+const PROBE_DEADLINE: std::time::Duration = std::time::Duration::from_millis(900);
+
+/// Readiness: the database answers (within a second) and writes do not fail for lack
+/// of space or permission.
 #[utoipa::path(
     get,
     path = "/readyz",
@@ -31,9 +36,27 @@ pub async fn healthz() -> HttpResponse {
     )
 )]
 pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    if let Some(fault) = state.store.write_fault() {
+        return Err(ApiError::NotReady(fault.describe().into()));
+    }
     let store = state.store.clone();
-    web::block(move || store.ping())
-        .await?
-        .map_err(|e| ApiError::Unavailable(e.to_string()))?;
+    let probe = web::block(move || store.ping());
+    match actix_web::rt::time::timeout(PROBE_DEADLINE, probe).await {
+        Err(_) => {
+            return Err(ApiError::NotReady(format!(
+                "the database did not answer within {} ms",
+                PROBE_DEADLINE.as_millis()
+            )));
+        }
+        Ok(answer) => answer?.map_err(|e| {
+            tracing::warn!(error = %e, "readiness probe failed");
+            ApiError::NotReady(
+                e.fault()
+                    .unwrap_or(Fault::Unreachable)
+                    .describe()
+                    .to_owned(),
+            )
+        })?,
+    }
     Ok(HttpResponse::Ok().json(Health { status: "ready" }))
 }

@@ -12,7 +12,7 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
@@ -20,7 +20,7 @@ use diesel::upsert::excluded;
 use tokio::sync::{mpsc, oneshot};
 
 use super::schema::{aggregate_cells, customers, daily_counts, events};
-use super::{DbConn, Store, StoreError, lock_initiatives, on_backend, to_naive, to_utc};
+use super::{DbConn, Fault, Store, StoreError, lock_initiatives, on_backend, to_naive, to_utc};
 use crate::domain::customer::{self, CellContribution, CellKey, OfferContext};
 use crate::domain::{
     Cents, CustomerState, Event, EventBody, FieldError, Initiative, InitiativeKey, SegmentKey,
@@ -78,6 +78,10 @@ pub enum IngestError {
     Storage(#[from] StoreError),
     #[error("the ingest queue is shut down")]
     Closed,
+    /// The writer did not answer within the acquire timeout (database down or overloaded).
+    /// The request may still be stored: a retry with the same event ids stores nothing twice.
+    #[error("the ingest writer did not answer within {} ms", .0.as_millis())]
+    TimedOut(Duration),
 }
 
 #[derive(Insertable)]
@@ -603,6 +607,8 @@ pub struct QueueOptions {
     pub capacity: usize,
     /// Most events applied in one transaction.
     pub max_group_events: usize,
+    /// Longest wait of a request for the writer's answer (the database acquire timeout).
+    pub max_wait: Duration,
 }
 
 /// The handle through which requests reach the writer thread. Cheap to clone.
@@ -610,6 +616,7 @@ pub struct QueueOptions {
 pub struct IngestQueue {
     tx: mpsc::Sender<Job>,
     stats: Arc<IngestStats>,
+    max_wait: Duration,
 }
 
 /// Counters of the ingest path, for `/metrics`.
@@ -637,7 +644,11 @@ impl IngestQueue {
             .name("offerlab-ingest".into())
             .spawn(move || writer_loop(store, conn, rx, options, &writer_stats))
             .map_err(|e| StoreError::Connection(format!("cannot start ingest writer: {e}")))?;
-        Ok(Self { tx, stats })
+        Ok(Self {
+            tx,
+            stats,
+            max_wait: options.max_wait,
+        })
     }
 
     /// The ingest counters.
@@ -645,14 +656,21 @@ impl IngestQueue {
         &self.stats
     }
 
-    /// Queues a request and waits until it is committed (or refused).
+    /// Queues a request and waits until it is committed (or refused), at most the
+    /// configured wait: a request the writer has not answered by then gets
+    /// [`IngestError::TimedOut`], and the writer skips it if it has not started it.
     pub async fn submit(&self, batch: IngestBatch) -> Result<IngestOutcome, IngestError> {
         let (reply, answer) = oneshot::channel();
-        self.tx
-            .send(Job { batch, reply })
-            .await
-            .map_err(|_| IngestError::Closed)?;
-        let result = answer.await.map_err(|_| IngestError::Closed)?;
+        let deadline = tokio::time::Instant::now() + self.max_wait;
+        let result = tokio::time::timeout_at(deadline, async {
+            self.tx
+                .send(Job { batch, reply })
+                .await
+                .map_err(|_| IngestError::Closed)?;
+            answer.await.map_err(|_| IngestError::Closed)?
+        })
+        .await
+        .unwrap_or(Err(IngestError::TimedOut(self.max_wait)));
         match &result {
             Ok(outcome) => {
                 self.stats
@@ -670,14 +688,22 @@ impl IngestQueue {
     }
 }
 
+/// How long the writer answers `unavailable` at once after failing to reconnect, before
+/// it tries again (so a down database costs each request nothing, and is retried often).
+const RECONNECT_PAUSE: Duration = Duration::from_millis(250);
+
 fn writer_loop(
     store: Store,
-    mut conn: DbConn,
+    conn: DbConn,
     mut rx: mpsc::Receiver<Job>,
     options: QueueOptions,
     stats: &IngestStats,
 ) {
     let mut ingestor = Ingestor::default();
+    let mut link = Link {
+        conn: Some(conn),
+        retry_at: Instant::now(),
+    };
     while let Some(first) = rx.blocking_recv() {
         let mut total = first.batch.events.len();
         let mut jobs = vec![first];
@@ -690,28 +716,68 @@ fn writer_loop(
                 Err(_) => break,
             }
         }
+        // Requests whose senders stopped waiting (timed out) are not applied.
+        jobs.retain(|j| !j.reply.is_closed());
+        if jobs.is_empty() {
+            continue;
+        }
         let span = tracing::debug_span!("ingest_group", requests = jobs.len(), events = total);
         let _guard = span.enter();
+        let Some(conn) = link.get(&store) else {
+            for job in jobs {
+                let _ = job
+                    .reply
+                    .send(Err(IngestError::Storage(StoreError::Connection(
+                        "the database is unreachable; the ingest writer is reconnecting".into(),
+                    ))));
+            }
+            continue;
+        };
         let batches: Vec<IngestBatch> = jobs.iter().map(|j| j.batch.clone()).collect();
-        match ingestor.apply(&mut conn, &batches) {
+        match ingestor.apply(conn, &batches) {
             Ok(results) => {
                 stats.transactions.fetch_add(1, Ordering::Relaxed);
+                store.record_write_success();
                 for (job, result) in jobs.into_iter().zip(results) {
                     let _ = job.reply.send(result);
                 }
             }
+            Err(e) if e.fault().is_some() => {
+                // The database, not a request, is at fault: retrying each request alone
+                // would only fail again, slower. Answer all now.
+                tracing::warn!(error = %e, requests = jobs.len(), "group transaction failed");
+                store.record_write_failure(&e);
+                link.check(&store);
+                let message = e.to_string();
+                for job in jobs {
+                    let _ = job
+                        .reply
+                        .send(Err(IngestError::Storage(same_fault(&e, &message))));
+                }
+            }
             Err(e) => {
                 tracing::warn!(error = %e, "group transaction failed; retrying requests one by one");
-                reconnect_if_broken(&store, &mut conn);
+                link.check(&store);
                 // A failure of the group says nothing about which request caused it:
                 // retry each alone, so one bad request cannot fail its neighbours.
                 for job in jobs {
-                    let result = match ingestor.apply(&mut conn, std::slice::from_ref(&job.batch)) {
-                        Ok(mut r) => r.pop().unwrap_or(Err(IngestError::Closed)),
-                        Err(e) => {
-                            tracing::error!(error = %e, "ingest transaction failed");
-                            reconnect_if_broken(&store, &mut conn);
-                            Err(IngestError::Storage(e))
+                    let result = match link.get(&store) {
+                        None => Err(IngestError::Storage(StoreError::Connection(
+                            "the database is unreachable; the ingest writer is reconnecting".into(),
+                        ))),
+                        Some(conn) => {
+                            match ingestor.apply(conn, std::slice::from_ref(&job.batch)) {
+                                Ok(mut r) => {
+                                    store.record_write_success();
+                                    r.pop().unwrap_or(Err(IngestError::Closed))
+                                }
+                                Err(e) => {
+                                    tracing::error!(error = %e, "ingest transaction failed");
+                                    store.record_write_failure(&e);
+                                    link.check(&store);
+                                    Err(IngestError::Storage(e))
+                                }
+                            }
                         }
                     };
                     let _ = job.reply.send(result);
@@ -721,21 +787,61 @@ fn writer_loop(
     }
 }
 
-fn reconnect_if_broken(store: &Store, conn: &mut DbConn) {
-    use diesel::connection::SimpleConnection;
-    if conn.batch_execute("SELECT 1").is_ok() {
-        return;
+/// A copy of a faulted group's error for each of its requests (diesel errors do not clone).
+fn same_fault(e: &StoreError, message: &str) -> StoreError {
+    match e.fault() {
+        Some(Fault::ReadOnly) => StoreError::ReadOnly(message.to_owned()),
+        Some(Fault::StorageFull | Fault::Busy) => {
+            StoreError::Database(diesel::result::Error::DatabaseError(
+                diesel::result::DatabaseErrorKind::Unknown,
+                Box::new(message.to_owned()),
+            ))
+        }
+        _ => StoreError::Connection(message.to_owned()),
     }
-    for attempt in 0..5u32 {
-        match store.dedicated() {
-            Ok(c) => {
-                *conn = c;
-                return;
+}
+
+/// The writer's own connection; after a failure it is checked and, when broken, reopened
+/// on demand, at most once per [`RECONNECT_PAUSE`] while the database stays away.
+struct Link {
+    conn: Option<DbConn>,
+    retry_at: Instant,
+}
+
+impl Link {
+    /// The connection, reconnecting first when it was lost and the pause is over.
+    fn get(&mut self, store: &Store) -> Option<&mut DbConn> {
+        if self.conn.is_none() && Instant::now() >= self.retry_at {
+            match store.dedicated() {
+                Ok(c) => {
+                    tracing::info!("ingest writer reconnected to the database");
+                    self.conn = Some(c);
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "ingest writer cannot reconnect; retrying shortly");
+                    self.retry_at = Instant::now() + RECONNECT_PAUSE;
+                }
             }
-            Err(e) => {
-                tracing::error!(error = %e, attempt, "ingest writer cannot reconnect");
-                std::thread::sleep(Duration::from_millis(200 * u64::from(attempt + 1)));
-            }
+        }
+        self.conn.as_mut()
+    }
+
+    /// After a failed transaction: drops the connection when it no longer works (or its
+    /// transaction state is broken), so that the next group reconnects.
+    fn check(&mut self, store: &Store) {
+        use diesel::connection::SimpleConnection;
+        let Some(conn) = self.conn.as_mut() else {
+            return;
+        };
+        let works = conn.batch_execute("SELECT 1").is_ok()
+            && conn
+                .transaction(|_| Ok::<_, diesel::result::Error>(()))
+                .is_ok();
+        if !works {
+            tracing::warn!("ingest writer lost its database connection; reconnecting");
+            self.conn = None;
+            self.retry_at = Instant::now();
+            let _ = self.get(store);
         }
     }
 }

@@ -10,7 +10,8 @@ pub mod schema;
 pub mod segments;
 pub mod sessions;
 
-use std::time::Duration;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
@@ -110,6 +111,9 @@ pub struct StoreOptions {
     pub pool_size: u32,
     pub sqlite_synchronous: SqliteSync,
     pub busy_timeout: Duration,
+    /// Longest wait for a database connection (and, on the ingest path, for the writer)
+    /// before a request is answered `503`.
+    pub acquire_timeout: Duration,
 }
 
 /// Errors of the storage layer.
@@ -133,6 +137,103 @@ pub enum StoreError {
     Migration(String),
     #[error("stored data could not be read: {0}")]
     Corrupt(String),
+    #[error("{0}")]
+    ReadOnly(String),
+}
+
+/// A database failure that is not the request's fault: it says what the operator (or the
+/// client, by retrying) can do about it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// The server cannot be reached (down, restarting, network): retry shortly.
+    Unreachable,
+    /// SQLite's lock wait ran out: retry shortly.
+    Busy,
+    /// No space left for the database: writes fail until space is freed.
+    StorageFull,
+    /// The database file or its folder cannot be written.
+    ReadOnly,
+}
+
+impl Fault {
+    /// What an operator reads in the logs and in `/readyz`.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Fault::Unreachable => "the database is unreachable; requests resume when it answers",
+            Fault::Busy => "the database is busy",
+            Fault::StorageFull => {
+                "database storage is full: free disk space; writes resume by themselves"
+            }
+            Fault::ReadOnly => {
+                "the database is read-only: make its file and folder writable; writes resume by themselves"
+            }
+        }
+    }
+
+    /// Classifies a database message (both backends; the driver's kind is too coarse).
+    fn of_message(message: &str) -> Option<Self> {
+        let m = message.to_ascii_lowercase();
+        let any = |needles: &[&str]| needles.iter().any(|n| m.contains(n));
+        if any(&[
+            "database or disk is full",
+            "no space left on device",
+            "disk full",
+        ]) {
+            Some(Fault::StorageFull)
+        } else if any(&[
+            "readonly database",
+            "read-only file system",
+            "read-only database",
+        ]) {
+            Some(Fault::ReadOnly)
+        } else if any(&["database is locked", "database table is locked"]) {
+            Some(Fault::Busy)
+        } else if any(&[
+            "server closed the connection",
+            "no connection to the server",
+            "terminating connection",
+            "connection refused",
+            "could not connect",
+            "connection to server",
+            "the database system is",
+            "could not receive data from server",
+            "could not send data to server",
+            "ssl syscall error",
+            "timeout expired",
+        ]) {
+            Some(Fault::Unreachable)
+        } else {
+            None
+        }
+    }
+
+    fn of_diesel(e: &diesel::result::Error) -> Option<Self> {
+        use diesel::result::{DatabaseErrorKind as Kind, Error};
+        match e {
+            Error::DatabaseError(Kind::ClosedConnection | Kind::UnableToSendCommand, _) => {
+                Some(Fault::Unreachable)
+            }
+            Error::DatabaseError(_, info) => Fault::of_message(info.message()),
+            Error::RollbackErrorOnCommit {
+                commit_error,
+                rollback_error,
+            } => Fault::of_diesel(commit_error).or_else(|| Fault::of_diesel(rollback_error)),
+            _ => None,
+        }
+    }
+}
+
+impl StoreError {
+    /// The database fault behind this error, if it is one (not a bug nor bad input).
+    pub fn fault(&self) -> Option<Fault> {
+        match self {
+            StoreError::Connection(m) => Some(Fault::of_message(m).unwrap_or(Fault::Unreachable)),
+            StoreError::ReadOnly(_) => Some(Fault::ReadOnly),
+            StoreError::Database(e) => Fault::of_diesel(e),
+            StoreError::Migration(m) => Fault::of_message(m),
+            _ => None,
+        }
+    }
 }
 
 impl From<r2d2::PoolError> for StoreError {
@@ -156,9 +257,12 @@ pub struct ConnectionFactory {
 impl ConnectionFactory {
     pub fn open(&self) -> Result<DbConn, StoreError> {
         match &self.options.url {
-            DatabaseUrl::Postgres(url) => diesel::PgConnection::establish(url)
-                .map(DbConn::Postgres)
-                .map_err(|e| StoreError::Connection(e.to_string())),
+            DatabaseUrl::Postgres(url) => diesel::PgConnection::establish(&with_connect_timeout(
+                url,
+                self.options.acquire_timeout,
+            ))
+            .map(DbConn::Postgres)
+            .map_err(|e| StoreError::Connection(e.to_string())),
             DatabaseUrl::Sqlite(path) => {
                 let path_str = path.to_string_lossy();
                 let mut c = diesel::SqliteConnection::establish(&path_str)
@@ -198,6 +302,17 @@ impl ManageConnection for ConnectionFactory {
     }
 }
 
+/// The PostgreSQL URL with a `connect_timeout` (whole seconds; libpq's least is 2) unless
+/// it names one: connecting to a host that does not answer must not hang.
+fn with_connect_timeout(url: &str, timeout: Duration) -> String {
+    if url.contains("connect_timeout=") {
+        return url.to_owned();
+    }
+    let secs = timeout.as_millis().div_ceil(1000).max(2);
+    let sep = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{sep}connect_timeout={secs}")
+}
+
 pub type Pool = r2d2::Pool<ConnectionFactory>;
 pub type PooledConn = PooledConnection<ConnectionFactory>;
 
@@ -206,7 +321,29 @@ pub type PooledConn = PooledConnection<ConnectionFactory>;
 pub struct Store {
     pool: Pool,
     factory: ConnectionFactory,
+    health: Arc<WriteHealth>,
 }
+
+/// The last write fault (storage full, read-only) until a write succeeds again: while it
+/// lasts, `/readyz` says not ready.
+#[derive(Debug, Default)]
+struct WriteHealth {
+    fault: Mutex<Option<WriteFault>>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct WriteFault {
+    kind: Fault,
+    at: Instant,
+    /// Free bytes for the SQLite file when the write failed.
+    free_bytes: Option<u64>,
+}
+
+/// How long a write fault that nothing can re-check (PostgreSQL storage, read-only)
+/// keeps `/readyz` not ready after the last failing write.
+const WRITE_FAULT_HOLD: Duration = Duration::from_secs(30);
+/// Free space that must appear after a SQLite "disk full" before `/readyz` is ready again.
+const FREED_BYTES: u64 = 1 << 20;
 
 impl Store {
     /// Connects, creating the SQLite file's folder if needed, and runs pending migrations.
@@ -219,21 +356,42 @@ impl Store {
                 StoreError::Config(format!("cannot create folder {}: {e}", dir.display()))
             })?;
         }
+        // A read-only file or mount: say so, rather than SQLite's "unable to open".
+        if let DatabaseUrl::Sqlite(path) = &options.url
+            && let Some(why) = sqlite_read_only(path, false)
+        {
+            return Err(read_only_error(path, &why, None));
+        }
         let factory = ConnectionFactory { options };
         // Migrate on one connection before the pool opens any, so every pooled SQLite
         // connection sees WAL mode and the final schema.
-        let mut first = factory.open()?;
-        if let DbConn::Sqlite(c) = &mut first {
-            c.batch_execute("PRAGMA journal_mode = WAL;")?;
+        let migrated = factory.open().and_then(|mut first| {
+            if let DbConn::Sqlite(c) = &mut first {
+                c.batch_execute("PRAGMA journal_mode = WAL;")?;
+            }
+            run_migrations(&mut first)
+        });
+        if let (Err(e), DatabaseUrl::Sqlite(path)) = (&migrated, &factory.options.url)
+            && let Some(why) = sqlite_read_only(path, true)
+        {
+            return Err(read_only_error(path, &why, Some(e)));
         }
-        run_migrations(&mut first)?;
-        drop(first);
+        migrated?;
         let pool = r2d2::Pool::builder()
             .max_size(factory.options.pool_size.max(1))
-            .connection_timeout(Duration::from_secs(10))
+            .connection_timeout(factory.options.acquire_timeout)
             .build(factory.clone())
             .map_err(|e| StoreError::Connection(e.to_string()))?;
-        Ok(Self { pool, factory })
+        Ok(Self {
+            pool,
+            factory,
+            health: Arc::default(),
+        })
+    }
+
+    /// The configured wait for a connection.
+    pub fn acquire_timeout(&self) -> Duration {
+        self.factory.options.acquire_timeout
     }
 
     pub fn backend(&self) -> Backend {
@@ -250,11 +408,149 @@ impl Store {
         self.factory.open()
     }
 
-    /// Checks that the database answers.
+    /// Checks that the database answers, without waiting on the pool: an idle pooled
+    /// connection when there is one, else a new connection of its own (bounded by the
+    /// connect timeout), so a busy or still-recovering pool cannot make it wait.
     pub fn ping(&self) -> Result<(), StoreError> {
-        let mut c = self.conn()?;
+        if let Some(mut c) = self.pool.try_get()
+            && c.batch_execute("SELECT 1").is_ok()
+        {
+            return Ok(());
+        }
+        let mut c = self.factory.open()?;
         c.batch_execute("SELECT 1")?;
         Ok(())
+    }
+
+    /// Remembers a failed write when it is a storage fault (full, read-only), logging it
+    /// once in words an operator acts on.
+    pub fn record_write_failure(&self, error: &StoreError) {
+        let Some(kind @ (Fault::StorageFull | Fault::ReadOnly)) = error.fault() else {
+            return;
+        };
+        let free_bytes = self.free_bytes();
+        let mut fault = self
+            .health
+            .fault
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if fault.is_none_or(|f| f.kind != kind) {
+            tracing::error!(error = %error, "{}", kind.describe());
+        }
+        *fault = Some(WriteFault {
+            kind,
+            at: Instant::now(),
+            free_bytes,
+        });
+    }
+
+    /// A write succeeded: any storage fault is over.
+    pub fn record_write_success(&self) {
+        let mut fault = self
+            .health
+            .fault
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some(f) = fault.take() {
+            tracing::info!(fault = ?f.kind, "database writes work again");
+        }
+    }
+
+    /// The storage fault that makes writes fail now, if any. A SQLite "disk full" lasts
+    /// until space is freed (or a write succeeds); other faults until a write succeeds or
+    /// a while after the last failing write, so that a fixed problem is noticed.
+    pub fn write_fault(&self) -> Option<Fault> {
+        let mut guard = self
+            .health
+            .fault
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let fault = (*guard)?;
+        let over = match (fault.kind, fault.free_bytes) {
+            (Fault::StorageFull, Some(before)) => self
+                .free_bytes()
+                .is_some_and(|now| now > before.saturating_add(FREED_BYTES)),
+            _ => fault.at.elapsed() > WRITE_FAULT_HOLD,
+        };
+        if over {
+            tracing::info!(fault = ?fault.kind, "database storage fault may be over; accepting writes again");
+            *guard = None;
+            return None;
+        }
+        Some(fault.kind)
+    }
+
+    /// Free bytes on the SQLite file's file system (`None` for PostgreSQL).
+    fn free_bytes(&self) -> Option<u64> {
+        let DatabaseUrl::Sqlite(path) = &self.factory.options.url else {
+            return None;
+        };
+        let dir = folder_of(path);
+        rustix::fs::statvfs(dir)
+            .ok()
+            .map(|s| s.f_bavail.saturating_mul(s.f_frsize))
+    }
+}
+
+/// The folder that holds a SQLite file.
+fn folder_of(path: &std::path::Path) -> &std::path::Path {
+    match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => std::path::Path::new("."),
+    }
+}
+
+fn read_only_error(path: &std::path::Path, why: &str, sqlite: Option<&StoreError>) -> StoreError {
+    StoreError::ReadOnly(format!(
+        "the SQLite database {} is read-only ({why}): offerlab must write to the file and \
+         create its -wal and -shm files next to it{}",
+        path.display(),
+        sqlite
+            .map(|e| format!(" (SQLite said: {e})"))
+            .unwrap_or_default()
+    ))
+}
+
+/// Why a SQLite file cannot be written, if it cannot: a read-only mount, or a file (or,
+/// with `probe_folder`, a folder) this process may not write.
+fn sqlite_read_only(path: &std::path::Path, probe_folder: bool) -> Option<String> {
+    let dir = folder_of(path);
+    if let Ok(vfs) = rustix::fs::statvfs(dir)
+        && vfs.f_flag.contains(rustix::fs::StatVfsMountFlags::RDONLY)
+    {
+        return Some(format!("{} is on a read-only file system", dir.display()));
+    }
+    if path.exists()
+        && let Err(e) = std::fs::OpenOptions::new().write(true).open(path)
+        && matches!(
+            e.kind(),
+            std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::ReadOnlyFilesystem
+        )
+    {
+        return Some(format!("the file cannot be opened for writing: {e}"));
+    }
+    if !probe_folder {
+        return None;
+    }
+    let probe = dir.join(format!(".offerlab-write-check-{}", std::process::id()));
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&probe)
+    {
+        Ok(_) => {
+            let _ = std::fs::remove_file(&probe);
+            None
+        }
+        Err(e)
+            if matches!(
+                e.kind(),
+                std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::ReadOnlyFilesystem
+            ) =>
+        {
+            Some(format!("the folder {} is not writable: {e}", dir.display()))
+        }
+        Err(_) => None,
     }
 }
 
@@ -303,4 +599,97 @@ pub(crate) fn to_naive(t: chrono::DateTime<chrono::Utc>) -> chrono::NaiveDateTim
 
 pub(crate) fn to_utc(t: chrono::NaiveDateTime) -> chrono::DateTime<chrono::Utc> {
     chrono::DateTime::from_naive_utc_and_offset(t, chrono::Utc)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn database_error(message: &str) -> StoreError {
+        StoreError::Database(diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::Unknown,
+            Box::new(message.to_owned()),
+        ))
+    }
+
+    #[test]
+    fn faults_are_told_apart_by_their_messages() {
+        let cases = [
+            ("database or disk is full", Some(Fault::StorageFull)),
+            (
+                "could not extend file \"base/1/2\": No space left on device",
+                Some(Fault::StorageFull),
+            ),
+            (
+                "attempt to write a readonly database",
+                Some(Fault::ReadOnly),
+            ),
+            ("database is locked", Some(Fault::Busy)),
+            (
+                "server closed the connection unexpectedly",
+                Some(Fault::Unreachable),
+            ),
+            (
+                "terminating connection due to administrator command",
+                Some(Fault::Unreachable),
+            ),
+            ("UNIQUE constraint failed: events.event_id", None),
+            ("syntax error", None),
+        ];
+        for (message, fault) in cases {
+            assert_eq!(database_error(message).fault(), fault, "{message}");
+        }
+    }
+
+    #[test]
+    fn a_lost_connection_and_a_failed_rollback_are_unreachable() {
+        use diesel::result::{DatabaseErrorKind, Error};
+        let closed = || {
+            Error::DatabaseError(
+                DatabaseErrorKind::ClosedConnection,
+                Box::new("gone".to_owned()),
+            )
+        };
+        assert_eq!(
+            StoreError::Database(closed()).fault(),
+            Some(Fault::Unreachable)
+        );
+        let on_commit = Error::RollbackErrorOnCommit {
+            rollback_error: Box::new(closed()),
+            commit_error: Box::new(Error::DatabaseError(
+                DatabaseErrorKind::Unknown,
+                Box::new("database or disk is full".to_owned()),
+            )),
+        };
+        assert_eq!(
+            StoreError::Database(on_commit).fault(),
+            Some(Fault::StorageFull),
+            "the commit's own error comes first"
+        );
+        assert_eq!(
+            StoreError::Connection("pool timed out".into()).fault(),
+            Some(Fault::Unreachable)
+        );
+        assert_eq!(StoreError::NotFound("x".into()).fault(), None);
+    }
+
+    #[test]
+    fn the_postgres_url_gets_a_connect_timeout_unless_it_has_one() {
+        let t = Duration::from_millis(2_500);
+        assert_eq!(
+            with_connect_timeout("postgres://u@h/db", t),
+            "postgres://u@h/db?connect_timeout=3"
+        );
+        assert_eq!(
+            with_connect_timeout(
+                "postgres://u@h/db?sslmode=disable",
+                Duration::from_millis(10)
+            ),
+            "postgres://u@h/db?sslmode=disable&connect_timeout=2"
+        );
+        assert_eq!(
+            with_connect_timeout("postgres://u@h/db?connect_timeout=9", t),
+            "postgres://u@h/db?connect_timeout=9"
+        );
+    }
 }

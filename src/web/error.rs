@@ -103,7 +103,9 @@ impl From<ApiError> for PageError {
     fn from(e: ApiError) -> Self {
         match e {
             ApiError::NotFound(what) => PageError::NotFound(what),
-            ApiError::Unavailable(cause) => {
+            ApiError::Unavailable(cause)
+            | ApiError::StorageFull(cause)
+            | ApiError::NotReady(cause) => {
                 tracing::warn!(%cause, "page failed");
                 PageError::Unavailable
             }

@@ -33,6 +33,8 @@ pub enum TestDb {
         name: String,
         url: String,
     },
+    /// A database the test manages itself (its own server, a special mount).
+    External { url: String },
 }
 
 impl TestDb {
@@ -86,7 +88,9 @@ impl TestDb {
 
     pub fn url(&self) -> &str {
         match self {
-            TestDb::Sqlite { url, .. } | TestDb::Postgres { url, .. } => url,
+            TestDb::Sqlite { url, .. }
+            | TestDb::Postgres { url, .. }
+            | TestDb::External { url } => url,
         }
     }
 }
@@ -135,6 +139,11 @@ pub async fn spawn_app_with(
     adjust: impl FnOnce(&mut Settings),
 ) -> Option<TestApp> {
     let db = TestDb::create(backend)?;
+    Some(spawn_app_on(db, adjust).await)
+}
+
+/// Starts the service on a given database.
+pub async fn spawn_app_on(db: TestDb, adjust: impl FnOnce(&mut Settings)) -> TestApp {
     let mut settings = test_settings(db.url());
     adjust(&mut settings);
     let (app, admin_key) = tokio::task::spawn_blocking(move || {
@@ -146,12 +155,12 @@ pub async fn spawn_app_with(
     .expect("build task");
     let address = format!("http://127.0.0.1:{}", app.port());
     tokio::spawn(app.run_until_stopped());
-    Some(TestApp {
+    TestApp {
         address,
         client: client_with_key(&admin_key),
         admin_key,
         _db: db,
-    })
+    }
 }
 
 /// Creates an API key directly in the database.

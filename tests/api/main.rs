@@ -8,6 +8,7 @@ mod stream;
 mod access;
 mod dashboard;
 mod events;
+mod faults;
 mod hardening;
 mod idempotency;
 mod initiatives;
