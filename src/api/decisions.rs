@@ -10,6 +10,7 @@ use super::error::{ApiError, Problem};
 use super::extract::PathKey;
 use super::{AppState, blocking};
 use crate::analysis::Report;
+use crate::analysis::words::{self, count, percent, percent_range};
 use crate::domain::decision::{DecisionRecord, EvidenceSnapshot, SnapshotRange};
 use crate::domain::{Decision, InitiativeKey, Mode};
 use crate::store::initiatives;
@@ -121,6 +122,68 @@ pub async fn list_decisions(
     PathKey(key): PathKey,
 ) -> Result<HttpResponse, ApiError> {
     Ok(HttpResponse::Ok().json(load_decisions(&state, key).await?))
+}
+
+/// What the evidence said, in one line: "Not yet clear (inconclusive): 3 exposed,
+/// 1 pre-order, rate 33% (95% interval 1.2%-90%); verdict from 100 exposures".
+pub fn evidence_line(s: &EvidenceSnapshot) -> String {
+    let label = if s.verdict_label.is_empty() {
+        s.verdict.clone()
+    } else {
+        format!("{} ({})", s.verdict_label, s.verdict)
+    };
+    let rate = match (s.rate, s.interval) {
+        (Some(r), Some(i)) => format!(
+            ", rate {} ({} interval {})",
+            percent(r),
+            words::confidence(s.confidence),
+            percent_range(i.low, i.high)
+        ),
+        (Some(r), None) => format!(", rate {}", percent(r)),
+        _ => String::new(),
+    };
+    format!(
+        "{label}: {} exposed, {} pre-order{}{rate}; verdict from {} exposures",
+        count(s.exposures),
+        count(s.preorders),
+        if s.preorders == 1 { "" } else { "s" },
+        count(s.min_exposures),
+    )
+}
+
+/// The decision log for a terminal: one block per decision, newest first.
+pub fn render(log: &DecisionList) -> String {
+    let mut out = format!(
+        "Decision log of {} ({} decision{}, newest first)\n",
+        log.initiative,
+        log.decisions.len(),
+        if log.decisions.len() == 1 { "" } else { "s" }
+    );
+    if log.decisions.is_empty() {
+        out.push_str("\nNo decision recorded yet.\n");
+    }
+    for d in &log.decisions {
+        out.push_str(&format!(
+            "\n{}  {}  by {}{}\n",
+            d.decided_at.format("%Y-%m-%d %H:%M UTC"),
+            d.decision.as_str().to_uppercase(),
+            d.decided_by,
+            if d.against_evidence {
+                "  [AGAINST THE EVIDENCE]"
+            } else {
+                ""
+            }
+        ));
+        out.push_str(&format!(
+            "  Evidence then: {}\n",
+            evidence_line(&d.snapshot)
+        ));
+        out.push_str(&format!("  Note: {}\n", d.note));
+        if let Some(reason) = &d.override_reason {
+            out.push_str(&format!("  Override reason: {reason}\n"));
+        }
+    }
+    out
 }
 
 #[cfg(test)]
