@@ -75,9 +75,23 @@ pub async fn load_portfolio(state: &AppState) -> Result<Portfolio, ApiError> {
 /// initiatives adjusted with Benjamini-Hochberg beside the raw ones.
 #[utoipa::path(
     get,
-    path = "/api/v1/portfolio",tag = "reports", responses((status = 200, body = Portfolio)))]
+    path = "/api/v1/portfolio",tag = "reports", responses((status = 200, body = PortfolioView)))]
 pub async fn get_portfolio(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json(load_portfolio(&state).await?))
+    let portfolio = load_portfolio(&state).await?;
+    let against = blocking(&state, initiatives::decided_against_evidence).await?;
+    Ok(HttpResponse::Ok().json(PortfolioView {
+        portfolio,
+        decided_against_evidence: against.into_iter().collect(),
+    }))
+}
+
+/// The portfolio as the API serves it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PortfolioView {
+    #[serde(flatten)]
+    pub portfolio: Portfolio,
+    /// Keys of the initiatives whose latest decision went against the evidence.
+    pub decided_against_evidence: Vec<String>,
 }
 
 /// What a plan is asked for.

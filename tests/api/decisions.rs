@@ -156,6 +156,11 @@ async fn against_the_evidence_needs_a_reason_and_is_flagged(backend: Backend) {
         "the report is still whole"
     );
 
+    // The portfolio names it.
+    let portfolio = app.get("/api/v1/portfolio").await;
+    assert_eq!(portfolio.body["decided_against_evidence"], json!(["early"]));
+    assert_eq!(portfolio.body["initiatives"][0]["key"], "early");
+
     // One conclusion per initiative: the log does not grow.
     conclude_as(
         &app,
@@ -252,6 +257,8 @@ async fn a_decision_in_line_with_a_validated_verdict_is_not_flagged(backend: Bac
     assert_snapshot(e, &summary, &report);
     let report = app.get("/api/v1/initiatives/strong/report").await.body;
     assert_eq!(report["decided_against_evidence"], false);
+    let portfolio = app.get("/api/v1/portfolio").await;
+    assert_eq!(portfolio.body["decided_against_evidence"], json!([]));
     assert_eq!(report["decisions"].as_array().map(Vec::len), Some(1));
 }
 
