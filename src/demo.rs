@@ -6,6 +6,7 @@ use chrono::{DateTime, Duration, Utc};
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 
+use crate::domain::decision::DecisionRequest;
 use crate::domain::{
     Cents, Confidence, Criteria, Currency, CustomerId, Decision, Event, EventBody, EventId,
     InitiativeDraft, InitiativeKey, Kind, Mode, OpenRate, SegmentKey, Sentiment, TeamKey,
@@ -439,7 +440,17 @@ fn load_pilot(
         }
     }
     if let Some((decision, note)) = spec.conclude {
-        initiatives::conclude(conn, &key, decision, note.into(), now - Duration::hours(6))?;
+        let at = now - Duration::hours(6);
+        let request = DecisionRequest {
+            decision,
+            note: note.into(),
+            override_reason: None,
+            decided_by: "demo".into(),
+            decided_by_key_id: None,
+        };
+        initiatives::conclude(conn, &key, request, at, |i, cells, daily| {
+            crate::api::decisions::snapshot(&crate::analysis::build(i, cells, daily, at))
+        })?;
     }
     Ok(total)
 }

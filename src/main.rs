@@ -54,6 +54,16 @@ enum Command {
         #[arg(long, value_enum, default_value_t = ReportFormat::Table)]
         format: ReportFormat,
     },
+    /// Print an initiative's decision log, newest first, read from the database.
+    Decisions {
+        #[command(flatten)]
+        db: DatabaseArg,
+        /// Initiative key.
+        key: String,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = ReportFormat::Table)]
+        format: ReportFormat,
+    },
     /// Manage API keys.
     Keys {
         #[command(flatten)]
@@ -256,6 +266,19 @@ fn main() -> anyhow::Result<()> {
             match format {
                 ReportFormat::Table => print!("{}", offerlab::analysis::text::render(&report)),
                 ReportFormat::Json => println!("{}", serde_json::to_string_pretty(&report)?),
+            }
+        }
+        Command::Decisions { db, key, format } => {
+            let settings = settings_with(&db)?;
+            let store = open_store(&settings)?;
+            let key = offerlab::domain::InitiativeKey::parse(key.as_str())
+                .map_err(|e| anyhow::anyhow!("initiative key '{key}' {e}"))?;
+            let mut conn = store.conn()?;
+            let records = store::initiatives::decisions(&mut conn, &key)?;
+            let log = offerlab::api::decisions::DecisionList::new(&key, records);
+            match format {
+                ReportFormat::Table => print!("{}", offerlab::api::decisions::render(&log)),
+                ReportFormat::Json => println!("{}", serde_json::to_string_pretty(&log)?),
             }
         }
         Command::Keys { db, action } => {

@@ -342,3 +342,62 @@ fn serve_demo_prints_the_admin_key_and_a_sign_in_link() {
     assert!(out.contains("created an admin key"), "{out}");
     assert!(out.contains("/sign-in?code="), "{out}");
 }
+
+#[test]
+fn decisions_prints_the_log_in_both_formats() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("demo.db");
+    let run = |args: &[&str]| {
+        let out = offerlab()
+            .args(args)
+            .arg("--database")
+            .arg(&db)
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (ok, _, stderr) = run(&["demo"]);
+    assert!(ok, "{stderr}");
+
+    let (ok, json, stderr) = run(&["decisions", "nonprofit-plan", "--format", "json"]);
+    assert!(ok, "{stderr}");
+    let log: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(log["initiative"], "nonprofit-plan");
+    assert_eq!(log["decided_against_evidence"], false);
+    let entries = log["decisions"].as_array().unwrap();
+    assert_eq!(entries.len(), 1, "{json}");
+    let d = &entries[0];
+    assert_eq!(d["decision"], "iterate");
+    assert_eq!(d["decided_by"], "demo");
+    assert_eq!(d["against_evidence"], false);
+    // The snapshot holds the counts the report reads (no event came after the decision).
+    let (ok, report, _) = run(&["report", "nonprofit-plan", "--format", "json"]);
+    assert!(ok);
+    let report: serde_json::Value = serde_json::from_str(&report).unwrap();
+    assert_eq!(d["snapshot"]["exposures"], report["demand"]["exposures"]);
+    assert_eq!(d["snapshot"]["preorders"], report["demand"]["preorders"]);
+    assert_eq!(d["snapshot"]["verdict"], report["verdict"]["status"]);
+
+    let (ok, table, stderr) = run(&["decisions", "nonprofit-plan"]);
+    assert!(ok, "{stderr}");
+    assert!(
+        table.contains("Decision log of nonprofit-plan (1 decision"),
+        "{table}"
+    );
+    assert!(table.contains("ITERATE  by demo"), "{table}");
+    assert!(!table.contains("AGAINST THE EVIDENCE"), "{table}");
+    assert!(table.contains("Evidence then: "), "{table}");
+    assert!(table.contains(d["note"].as_str().unwrap()), "{table}");
+
+    let (ok, table, _) = run(&["decisions", "team-workspaces"]);
+    assert!(ok);
+    assert!(table.contains("No decision recorded yet"), "{table}");
+
+    let (ok, _, stderr) = run(&["decisions", "no-such-pilot"]);
+    assert!(!ok);
+    assert!(stderr.contains("not found"), "{stderr}");
+}

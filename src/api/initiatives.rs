@@ -1,13 +1,17 @@
 //! `/api/v1/initiatives`: registration, pre-registered criteria and lifecycle.
 
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use super::decisions::{DecisionView, snapshot};
 use super::error::{ApiError, Problem};
 use super::extract::{ApiJson, PathKey};
 use super::{AppState, blocking};
+use crate::analysis;
+use crate::domain::access::Caller;
+use crate::domain::decision::DecisionRequest;
 use crate::domain::initiative::{parse_core_segments, parse_name, parse_text};
 use crate::domain::{
     Cents, Confidence, Criteria, Currency, Decision, FieldErrors, Initiative, InitiativeDraft,
@@ -15,6 +19,7 @@ use crate::domain::{
     Variants,
 };
 use crate::store::initiatives::{self, InitiativeFilter};
+use crate::store::keys;
 
 /// The offer's list price.
 #[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
@@ -106,6 +111,11 @@ pub struct ConcludeInput {
     pub decision: String,
     /// Why: what was learned.
     pub note: String,
+    /// Required when the decision goes against the evidence: taken before
+    /// `min_exposures`, or against the verdict (`scale` without `validated`, `stop` with
+    /// it). The decision is then recorded and flagged "against the evidence".
+    #[serde(default)]
+    pub override_reason: Option<String>,
 }
 
 /// A variant as stored.
@@ -495,7 +505,19 @@ pub async fn launch_initiative(
     Ok(HttpResponse::Ok().json(InitiativeView::from(launched)))
 }
 
-/// Conclude a running pilot with a decision and a note.
+/// The concluded initiative and the decision-log entry just recorded.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ConcludedView {
+    #[serde(flatten)]
+    pub initiative: InitiativeView,
+    /// The entry appended to the decision log.
+    pub recorded_decision: DecisionView,
+}
+
+/// Conclude a running pilot with a decision and a note. A decision against the evidence
+/// (before `min_exposures`, `scale` without a `validated` verdict, `stop` with one) needs
+/// an `override_reason` and is flagged; every decision is appended to the decision log
+/// with a snapshot of the verdict and counts.
 #[utoipa::path(
     post,
     path = "/api/v1/initiatives/{key}/conclude",
@@ -503,26 +525,47 @@ pub async fn launch_initiative(
     params(("key" = String, Path, description = "Initiative key")),
     request_body = ConcludeInput,
     responses(
-        (status = 200, body = InitiativeView),
+        (status = 200, body = ConcludedView),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Not running", body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields, or a decision against the evidence without override_reason", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn conclude_initiative(
     state: web::Data<AppState>,
+    req: HttpRequest,
     PathKey(key): PathKey,
     ApiJson(input): ApiJson<ConcludeInput>,
 ) -> Result<HttpResponse, ApiError> {
-    let mut errors = FieldErrors::default();
-    let decision = errors.take("decision", Decision::parse(&input.decision));
-    let note = errors.take("note", parse_text(&input.note, true));
-    let (decision, note) = errors
-        .finish(|| decision.zip(note))
-        .map_err(ApiError::invalid)?;
-    let concluded = blocking(&state, move |c| {
-        initiatives::conclude(c, &key, decision, note, Utc::now())
+    // The route needs a key: the authorization middleware put its caller here.
+    let key_id = req
+        .extensions()
+        .get::<Caller>()
+        .map(|c| c.key_id)
+        .ok_or_else(|| ApiError::Unauthorized("send an API key".into()))?;
+    // Field errors first (the label is filled in below, once read).
+    let request = DecisionRequest::parse(
+        &input.decision,
+        &input.note,
+        input.override_reason.as_deref(),
+        String::new(),
+        Some(key_id),
+    )
+    .map_err(ApiError::invalid)?;
+    let (concluded, recorded) = blocking(&state, move |c| {
+        let decided_by = keys::label(c, key_id)?.unwrap_or_else(|| format!("key {key_id}"));
+        let request = DecisionRequest {
+            decided_by,
+            ..request
+        };
+        let now = Utc::now();
+        initiatives::conclude(c, &key, request, now, |i, cells, daily| {
+            snapshot(&analysis::build(i, cells, daily, now))
+        })
     })
     .await?;
-    Ok(HttpResponse::Ok().json(InitiativeView::from(concluded)))
+    Ok(HttpResponse::Ok().json(ConcludedView {
+        initiative: InitiativeView::from(concluded),
+        recorded_decision: DecisionView::from(recorded),
+    }))
 }

@@ -2,6 +2,7 @@
 
 pub mod auth;
 pub mod context;
+pub mod decisions;
 pub mod error;
 pub mod events;
 pub mod extract;
@@ -67,6 +68,7 @@ where
         initiatives::update_initiative,
         initiatives::launch_initiative,
         initiatives::conclude_initiative,
+        decisions::list_decisions,
         events::post_events,
         events::list_events,
         events::assign,

@@ -3,9 +3,10 @@
 use actix_web::http::header;
 use actix_web::{HttpResponse, web};
 use chrono::Utc;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::decisions::{DecisionView, load_decisions};
 use super::error::{ApiError, Problem};
 use super::extract::{ApiJson, PathKey};
 use super::{AppState, blocking};
@@ -15,14 +16,27 @@ use crate::analysis::{self, Report};
 use crate::domain::{FieldErrors, InitiativeKey};
 use crate::store::{aggregates, initiatives};
 
-/// The demand report of one initiative: verdict, numbers and the statistics behind them.
+/// The report as the API serves it: the report, and the decision log beside it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReportView {
+    #[serde(flatten)]
+    pub report: Report,
+    /// Whether the latest decision went against the evidence (decided before
+    /// `min_exposures`, or against the verdict, with an override reason).
+    pub decided_against_evidence: bool,
+    /// The decision log, newest first, each with the evidence at that moment.
+    pub decisions: Vec<DecisionView>,
+}
+
+/// The demand report of one initiative: verdict, numbers and the statistics behind them,
+/// with the decision log.
 #[utoipa::path(
     get,
     path = "/api/v1/initiatives/{key}/report",
     tag = "reports",
     params(("key" = String, Path, description = "Initiative key")),
     responses(
-        (status = 200, body = Report),
+        (status = 200, body = ReportView),
         (status = 404, body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -30,8 +44,13 @@ pub async fn get_report(
     state: web::Data<AppState>,
     PathKey(key): PathKey,
 ) -> Result<HttpResponse, ApiError> {
-    let report = load_report(&state, key).await?;
-    Ok(HttpResponse::Ok().json(report))
+    let report = load_report(&state, key.clone()).await?;
+    let log = load_decisions(&state, key).await?;
+    Ok(HttpResponse::Ok().json(ReportView {
+        report,
+        decided_against_evidence: log.decided_against_evidence,
+        decisions: log.decisions,
+    }))
 }
 
 /// Loads an initiative's aggregates and builds its report.
@@ -56,9 +75,23 @@ pub async fn load_portfolio(state: &AppState) -> Result<Portfolio, ApiError> {
 /// initiatives adjusted with Benjamini-Hochberg beside the raw ones.
 #[utoipa::path(
     get,
-    path = "/api/v1/portfolio",tag = "reports", responses((status = 200, body = Portfolio)))]
+    path = "/api/v1/portfolio",tag = "reports", responses((status = 200, body = PortfolioView)))]
 pub async fn get_portfolio(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json(load_portfolio(&state).await?))
+    let portfolio = load_portfolio(&state).await?;
+    let against = blocking(&state, initiatives::decided_against_evidence).await?;
+    Ok(HttpResponse::Ok().json(PortfolioView {
+        portfolio,
+        decided_against_evidence: against.into_iter().collect(),
+    }))
+}
+
+/// The portfolio as the API serves it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PortfolioView {
+    #[serde(flatten)]
+    pub portfolio: Portfolio,
+    /// Keys of the initiatives whose latest decision went against the evidence.
+    pub decided_against_evidence: Vec<String>,
 }
 
 /// What a plan is asked for.

@@ -196,7 +196,7 @@ fn other_method(req: &HttpRequest, allow: String) -> Result<HttpResponse, ApiErr
 
 /// Every route under `/api/v1` and the health and metrics endpoints.
 pub fn declare_api(r: &mut impl Register) {
-    use super::{events, health, initiatives, keys, metrics, reports, segments};
+    use super::{decisions, events, health, initiatives, keys, metrics, reports, segments};
     use Rule::*;
     let (get, post, patch, delete) = (Method::GET, Method::POST, Method::PATCH, Method::DELETE);
 
@@ -249,6 +249,12 @@ pub fn declare_api(r: &mut impl Register) {
         "/api/v1/initiatives/{key}/conclude",
         OwnerTeam,
         initiatives::conclude_initiative,
+    );
+    r.add(
+        get.clone(),
+        "/api/v1/initiatives/{key}/decisions",
+        Read,
+        decisions::list_decisions,
     );
     let events_path = "/api/v1/initiatives/{key}/events";
     r.add(post.clone(), events_path, OwnerTeam, events::post_events);

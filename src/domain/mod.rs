@@ -6,6 +6,7 @@
 pub mod access;
 pub mod aggregate;
 pub mod customer;
+pub mod decision;
 pub mod error;
 pub mod event;
 pub mod initiative;

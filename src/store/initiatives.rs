@@ -1,14 +1,17 @@
 //! Initiatives and their lifecycle, persisted.
 
+use std::collections::{BTreeMap, BTreeSet};
+
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 
-use super::models::InitiativeRow;
+use super::models::{DecisionRow, InitiativeRow};
+use super::schema::decisions::dsl as d;
 use super::schema::initiatives::dsl as i;
 use super::{DbConn, StoreError, lock_initiatives};
-use crate::domain::{
-    Decision, Initiative, InitiativeDraft, InitiativeKey, InitiativePatch, Status, TeamKey,
-};
+use crate::domain::aggregate::{Cell, DailyCount};
+use crate::domain::decision::{DecisionRecord, DecisionRequest, EvidenceSnapshot};
+use crate::domain::{Initiative, InitiativeDraft, InitiativeKey, InitiativePatch, Status, TeamKey};
 
 /// Filters for listing initiatives.
 #[derive(Debug, Clone, Default)]
@@ -162,15 +165,81 @@ pub fn launch(
     modify(conn, key, |_, initiative| Ok(initiative.launch(now)?))
 }
 
-/// Concludes a running pilot with a decision.
+/// Concludes a running pilot: under the initiative's write lock (so no event slips in
+/// between), reads its aggregates, lets `snapshot` say what the evidence says, checks
+/// the decision against it ([`DecisionRequest::assess`]: a refused decision stores
+/// nothing) and appends it to the decision log. The initiative keeps the latest
+/// decision and note.
 pub fn conclude(
     conn: &mut DbConn,
     key: &InitiativeKey,
-    decision: Decision,
-    note: String,
+    request: DecisionRequest,
     now: DateTime<Utc>,
-) -> Result<Initiative, StoreError> {
-    modify(conn, key, |_, initiative| {
-        Ok(initiative.conclude(decision, note, now)?)
-    })
+    snapshot: impl FnOnce(&Initiative, &[Cell], &[DailyCount]) -> EvidenceSnapshot,
+) -> Result<(Initiative, DecisionRecord), StoreError> {
+    let mut recorded = None;
+    let initiative = modify(conn, key, |conn, initiative| {
+        // Lifecycle first: a concluded initiative answers 409 whatever the body says.
+        initiative.require(Status::Running)?;
+        let cells = super::aggregates::cells(conn, initiative.id)?;
+        let daily = super::aggregates::daily(conn, initiative.id)?;
+        let decided = request.assess(snapshot(initiative, &cells, &daily))?;
+        initiative.conclude(decided.decision, decided.note.clone(), now)?;
+        diesel::insert_into(d::decisions)
+            .values(DecisionRow::new(initiative.id, &decided, now)?)
+            .execute(conn)?;
+        recorded = Some(latest_decision(conn, initiative.id)?);
+        Ok(())
+    })?;
+    let recorded = recorded
+        .flatten()
+        .ok_or_else(|| StoreError::Corrupt("the recorded decision could not be read".into()))?;
+    Ok((initiative, recorded))
+}
+
+fn latest_decision(
+    conn: &mut DbConn,
+    initiative_id: i64,
+) -> Result<Option<DecisionRecord>, StoreError> {
+    d::decisions
+        .select(DecisionRow::as_select())
+        .filter(d::initiative_id.eq(initiative_id))
+        .order(d::id.desc())
+        .first(conn)
+        .optional()?
+        .map(DecisionRow::into_domain)
+        .transpose()
+}
+
+/// The decision log of an initiative, newest first.
+pub fn decisions(
+    conn: &mut DbConn,
+    key: &InitiativeKey,
+) -> Result<Vec<DecisionRecord>, StoreError> {
+    let initiative = get(conn, key)?;
+    d::decisions
+        .select(DecisionRow::as_select())
+        .filter(d::initiative_id.eq(initiative.id))
+        .order((d::decided_at.desc(), d::id.desc()))
+        .load(conn)?
+        .into_iter()
+        .map(DecisionRow::into_domain)
+        .collect()
+}
+
+/// Keys of the initiatives whose latest decision went against the evidence.
+pub fn decided_against_evidence(conn: &mut DbConn) -> Result<BTreeSet<String>, StoreError> {
+    let rows: Vec<(String, bool)> = d::decisions
+        .inner_join(i::initiatives)
+        .select((i::key, d::against_evidence))
+        .order(d::id)
+        .load(conn)?;
+    let mut latest = BTreeMap::new();
+    for (key, against) in rows {
+        latest.insert(key, against);
+    }
+    Ok(latest
+        .into_iter()
+        .filter_map(|(key, against)| against.then_some(key))
+        .collect())
 }

@@ -182,6 +182,15 @@ pub fn caller(conn: &mut DbConn, secret: &str) -> Result<Option<Caller>, StoreEr
     }))
 }
 
+/// The label of a key (revoked or not), if the key exists.
+pub fn label(conn: &mut DbConn, id: i64) -> Result<Option<String>, StoreError> {
+    Ok(k::api_keys
+        .select(k::label)
+        .filter(k::id.eq(id))
+        .first::<String>(conn)
+        .optional()?)
+}
+
 /// Records that a key was used (callers throttle how often).
 pub fn touch(conn: &mut DbConn, id: i64, now: DateTime<Utc>) -> Result<(), StoreError> {
     diesel::update(k::api_keys.filter(k::id.eq(id)))

@@ -3,8 +3,9 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::schema::{initiatives, segments};
+use super::schema::{decisions, initiatives, segments};
 use super::{StoreError, to_naive, to_utc};
+use crate::domain::decision::{DecisionRecord, EvidenceSnapshot, NewDecision};
 use crate::domain::{
     Cents, Confidence, Criteria, Currency, Decision, Initiative, InitiativeKey, Kind, Mode,
     OpenRate, SegmentKey, Status, TeamKey, Variant, Variants,
@@ -160,6 +161,61 @@ impl InitiativeRow {
             updated_at: to_utc(self.updated_at),
             launched_at: self.launched_at.map(to_utc),
             concluded_at: self.concluded_at.map(to_utc),
+        })
+    }
+}
+
+/// One entry of the decision log.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = decisions)]
+pub struct DecisionRow {
+    #[diesel(skip_insertion)]
+    pub id: i64,
+    pub initiative_id: i64,
+    pub decision: String,
+    pub note: String,
+    pub override_reason: Option<String>,
+    pub against_evidence: bool,
+    pub verdict: String,
+    pub snapshot: String,
+    pub decided_by: String,
+    pub decided_by_key_id: Option<i64>,
+    pub decided_at: NaiveDateTime,
+}
+
+impl DecisionRow {
+    pub fn new(
+        initiative_id: i64,
+        d: &NewDecision,
+        decided_at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Self, StoreError> {
+        Ok(Self {
+            id: 0,
+            initiative_id,
+            decision: d.decision.as_str().to_owned(),
+            note: d.note.clone(),
+            override_reason: d.override_reason.clone(),
+            against_evidence: d.against_evidence,
+            verdict: d.snapshot.verdict.clone(),
+            snapshot: serde_json::to_string(&d.snapshot).map_err(|e| corrupt("snapshot", e))?,
+            decided_by: d.decided_by.clone(),
+            decided_by_key_id: d.decided_by_key_id,
+            decided_at: to_naive(decided_at),
+        })
+    }
+
+    pub fn into_domain(self) -> Result<DecisionRecord, StoreError> {
+        let snapshot: EvidenceSnapshot =
+            serde_json::from_str(&self.snapshot).map_err(|e| corrupt("snapshot", e))?;
+        Ok(DecisionRecord {
+            id: self.id,
+            decision: Decision::parse(&self.decision).map_err(|e| corrupt("decision", e))?,
+            note: self.note,
+            override_reason: self.override_reason,
+            against_evidence: self.against_evidence,
+            snapshot,
+            decided_by: self.decided_by,
+            decided_at: to_utc(self.decided_at),
         })
     }
 }

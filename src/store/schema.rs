@@ -97,6 +97,7 @@ diesel::joinable!(events -> initiatives (initiative_id));
 diesel::joinable!(customers -> initiatives (initiative_id));
 diesel::joinable!(aggregate_cells -> initiatives (initiative_id));
 diesel::joinable!(daily_counts -> initiatives (initiative_id));
+diesel::joinable!(decisions -> initiatives (initiative_id));
 
 diesel::joinable!(sessions -> api_keys (key_id));
 
@@ -109,6 +110,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     customers,
     aggregate_cells,
     daily_counts,
+    decisions,
 );
 
 diesel::table! {
@@ -132,5 +134,21 @@ diesel::table! {
         kind -> Text,
         created_at -> Timestamp,
         expires_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    decisions (id) {
+        id -> BigInt,
+        initiative_id -> BigInt,
+        decision -> Text,
+        note -> Text,
+        override_reason -> Nullable<Text>,
+        against_evidence -> Bool,
+        verdict -> Text,
+        snapshot -> Text,
+        decided_by -> Text,
+        decided_by_key_id -> Nullable<BigInt>,
+        decided_at -> Timestamp,
     }
 }

@@ -110,6 +110,16 @@ pub fn status_badge(status: Status) -> Markup {
     html! { span class={ "badge status " (status.as_str()) } data-status=(status.as_str()) { (label) } }
 }
 
+/// The flag of a decision taken against the evidence.
+pub fn against_evidence_badge(text: &str) -> Markup {
+    html! {
+        span.badge.against-evidence {
+            span.icon aria-hidden="true" { "!" }
+            (text)
+        }
+    }
+}
+
 pub fn decision_label(d: Decision) -> &'static str {
     match d {
         Decision::Scale => "Scale",

@@ -8,7 +8,9 @@ use serde::Deserialize;
 
 use super::charts;
 use super::error::PageError;
-use super::layout::{self, chart, date_time, decision_label, status_badge, verdict_badge};
+use super::layout::{
+    self, against_evidence_badge, chart, date_time, decision_label, status_badge, verdict_badge,
+};
 use crate::analysis::VerdictStatus;
 use crate::analysis::portfolio::{Portfolio, PortfolioEntry};
 use crate::analysis::words::{count, money, percent, percent_range};
@@ -78,7 +80,8 @@ impl Filter {
     }
 }
 
-pub fn page(portfolio: &Portfolio, filter: &Filter) -> Markup {
+/// `against`: keys of the initiatives whose latest decision went against the evidence.
+pub fn page(portfolio: &Portfolio, filter: &Filter, against: &BTreeSet<String>) -> Markup {
     let shown: Vec<&PortfolioEntry> = portfolio
         .initiatives
         .iter()
@@ -134,7 +137,7 @@ pub fn page(portfolio: &Portfolio, filter: &Filter) -> Markup {
                     }
                 }))
             } @else {
-                (table(&shown, scale))
+                (table(&shown, scale, against))
             }
         },
     )
@@ -183,7 +186,7 @@ fn filter_form(filter: &Filter, teams: &BTreeSet<&str>) -> Markup {
     }
 }
 
-fn table(shown: &[&PortfolioEntry], scale: f64) -> Markup {
+fn table(shown: &[&PortfolioEntry], scale: f64, against: &BTreeSet<String>) -> Markup {
     html! {
         div.table-scroll {
             table.portfolio {
@@ -204,7 +207,7 @@ fn table(shown: &[&PortfolioEntry], scale: f64) -> Markup {
                 }
                 tbody {
                     @for e in shown {
-                        (row(e, scale))
+                        (row(e, scale, against.contains(&e.key)))
                     }
                 }
             }
@@ -212,7 +215,7 @@ fn table(shown: &[&PortfolioEntry], scale: f64) -> Markup {
     }
 }
 
-fn row(e: &PortfolioEntry, scale: f64) -> Markup {
+fn row(e: &PortfolioEntry, scale: f64, against_evidence: bool) -> Markup {
     html! {
         tr data-key=(e.key) {
             td.initiative data-label="Initiative" {
@@ -221,6 +224,9 @@ fn row(e: &PortfolioEntry, scale: f64) -> Markup {
                     (status_badge(e.status))
                     @if let Some(d) = e.decision {
                         span.decision { "Decision: " (decision_label(d)) }
+                    }
+                    @if against_evidence {
+                        (against_evidence_badge("Decided against the evidence"))
                     }
                 }
             }

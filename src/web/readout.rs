@@ -5,12 +5,13 @@ use maud::{Markup, html};
 
 use super::charts;
 use super::layout::{
-    self, chart, date, date_time, decision_label, empty_state, kind_label, mode_label,
-    status_badge, verdict_badge,
+    self, against_evidence_badge, chart, date, date_time, decision_label, empty_state, kind_label,
+    mode_label, status_badge, verdict_badge,
 };
 use crate::analysis::Report;
 use crate::analysis::report::{Range, SentimentConversion};
 use crate::analysis::words::{confidence, count, money, p_value, percent, percent_range};
+use crate::api::decisions::{DecisionList, evidence_line};
 use crate::domain::{Mode, Status};
 
 /// The interval the verdict reads, and its name ("95% anytime-valid interval").
@@ -48,7 +49,7 @@ fn opt_range(v: Option<Range>) -> Markup {
     }
 }
 
-pub fn page(report: &Report) -> Markup {
+pub fn page(report: &Report, log: &DecisionList) -> Markup {
     let i = &report.initiative;
     layout::page(
         &i.name,
@@ -70,6 +71,7 @@ pub fn page(report: &Report) -> Markup {
                 (variants(report))
             }
             (criteria(report))
+            (decision_log(log))
             (data_links(report))
         },
     )
@@ -738,6 +740,41 @@ fn criteria(report: &Report) -> Markup {
                         @match i.status {
                             Status::Draft => "None yet: the pilot has not started.",
                             _ => "None yet: the pilot is running.",
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Every decision, newest first: what, who, when, the verdict then, and whether it went
+/// against the evidence (with the override reason).
+fn decision_log(log: &DecisionList) -> Markup {
+    html! {
+        section.card id="decision-log" aria-labelledby="decision-log-title" {
+            h2 id="decision-log-title" { "Decision log" }
+            @if log.decisions.is_empty() {
+                p.none { "No decision yet. Each decision is recorded here with who took it and what the evidence said at that moment." }
+            } @else {
+                ol.decision-log {
+                    @for d in &log.decisions {
+                        li.decision-entry.against[d.against_evidence] data-against-evidence=(d.against_evidence) {
+                            p.decision-head {
+                                strong.decision-what { (decision_label(d.decision)) }
+                                @if d.against_evidence {
+                                    (against_evidence_badge("Against the evidence"))
+                                }
+                            }
+                            p.who {
+                                "By " span.decided-by { (d.decided_by) } " on "
+                                time datetime=(d.decided_at.to_rfc3339()) { (date_time(d.decided_at)) }
+                            }
+                            p.evidence-then { "Evidence then: " (evidence_line(&d.snapshot)) }
+                            p.note-text { (d.note) }
+                            @if let Some(reason) = &d.override_reason {
+                                p.override { strong { "Override reason: " } span.override-reason { (reason) } }
+                            }
                         }
                     }
                 }

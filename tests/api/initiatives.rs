@@ -231,13 +231,22 @@ async fn lifecycle_locks_criteria_at_launch(backend: Backend) {
     );
     assert_eq!(r.body["fingerprint"], expected);
 
+    // No customer exposed yet: deciding now goes against the evidence.
+    app.post(
+        "/api/v1/initiatives/plan/conclude",
+        &json!({"decision": "iterate", "note": "Demand is there; price too high."}),
+    )
+    .await
+    .assert_problem(422, Some("override_reason"));
     let r = app
         .post(
             "/api/v1/initiatives/plan/conclude",
-            &json!({"decision": "iterate", "note": "Demand is there; price too high."}),
+            &json!({"decision": "iterate", "note": "Demand is there; price too high.",
+                    "override_reason": "The offer changed; this pilot no longer tests it."}),
         )
         .await;
     assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body["recorded_decision"]["against_evidence"], true);
     assert_eq!(r.body["status"], "concluded");
     assert_eq!(r.body["decision"], "iterate");
     app.post_events("plan", &[crate::helpers::exposure("e1", "c1", "smb")])

@@ -7,6 +7,7 @@ mod stream;
 
 mod access;
 mod dashboard;
+mod decisions;
 mod events;
 mod faults;
 mod hardening;

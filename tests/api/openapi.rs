@@ -60,6 +60,8 @@ async fn openapi_documents_every_route(backend: Backend) {
         "EventInput",
         "Problem",
         "SummaryView",
+        "DecisionList",
+        "EvidenceSnapshot",
     ] {
         assert!(
             doc["components"]["schemas"][schema].is_object(),

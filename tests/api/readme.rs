@@ -58,6 +58,17 @@ async fn readme_walkthrough_runs(backend: Backend) {
     );
     let r = app.get("/api/v1/initiatives/team-plan").await;
     assert_eq!(r.body["status"], "concluded");
+    let log = app.get("/api/v1/initiatives/team-plan/decisions").await;
+    assert_eq!(
+        log.body["decisions"][0]["decision"], "iterate",
+        "{}",
+        log.text
+    );
+    assert_eq!(log.body["decisions"][0]["against_evidence"], true);
+    assert!(
+        stdout.contains("A dry run with three test customers"),
+        "{stdout}"
+    );
     let s = app.summary("team-plan").await;
     assert_eq!(s["total"]["exposures"], 3);
     assert_eq!(s["total"]["preorders"], 1);

@@ -286,7 +286,7 @@ async fn report_equals_engine_on_recomputed_counts(backend: Backend) {
 }
 
 /// Sends `n` new customers of which a share `rate` pre-order (deterministically spread).
-async fn send_customers(
+pub(crate) async fn send_customers(
     app: &crate::helpers::TestApp,
     key: &str,
     from: usize,

@@ -344,6 +344,11 @@ async fn check_pages(c: &Client, server: &Server) {
             "/initiatives/team-workspaces",
             "readout-team-workspaces-phone.png",
         ),
+        // With a decision log entry.
+        (
+            "/initiatives/nonprofit-plan",
+            "readout-nonprofit-plan-phone.png",
+        ),
     ] {
         c.goto(&server.url(path)).await.expect("page");
         let overflow = js(

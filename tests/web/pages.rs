@@ -273,3 +273,111 @@ async fn the_stylesheet_is_served_from_memory() {
     assert!(!css.body.contains("http://") && !css.body.contains("https://"));
     assert!(!css.body.contains("@import"));
 }
+
+/// The HTML of one portfolio row.
+fn portfolio_row<'a>(page: &'a crate::helpers::Page, key: &str) -> &'a str {
+    page.body
+        .split(&format!("<tr data-key=\"{key}\""))
+        .nth(1)
+        .and_then(|s| s.split("</tr>").next())
+        .unwrap_or_else(|| panic!("row {key}"))
+}
+
+#[tokio::test]
+async fn the_decision_log_shows_who_decided_what_and_flags_decisions_against_the_evidence() {
+    let server = Server::start(false);
+    // In line with the evidence: iterate after min_exposures.
+    server
+        .concluded_initiative("in-line", "In line", "Iterate on the price.")
+        .await;
+    // Against it: scale after 3 of the 100 exposures the criteria require.
+    server
+        .post(
+            "/api/v1/initiatives",
+            &serde_json::json!({
+                "key": "rushed", "name": "Rushed", "kind": "value_engineering",
+                "hypothesis": "h", "owner_team": "growth",
+                "offer": {"price_cents": 1900, "currency": "EUR"},
+                "core_segments": ["smb"], "criteria": {"target_preorder_rate": 0.05},
+            }),
+        )
+        .await;
+    server
+        .post("/api/v1/initiatives/rushed/launch", &serde_json::json!({}))
+        .await;
+    let events: Vec<serde_json::Value> = (0..3)
+        .map(|n| serde_json::json!({"event_id": format!("x{n}"), "type": "exposure", "customer_id": format!("c{n}"), "segment": "smb"}))
+        .collect();
+    server
+        .post(
+            "/api/v1/initiatives/rushed/events",
+            &serde_json::json!({ "events": events }),
+        )
+        .await;
+    let reason = "The CEO <b>promised</b> it & \"signed\" it";
+    server
+        .post(
+            "/api/v1/initiatives/rushed/conclude",
+            &serde_json::json!({"decision": "scale", "note": "Ship it.", "override_reason": reason}),
+        )
+        .await;
+    let log = server.json("/api/v1/initiatives/rushed/decisions").await;
+    let entry = &log["decisions"][0];
+    assert_eq!(entry["against_evidence"], true);
+
+    let page = server.get("/initiatives/rushed").await;
+    page.assert_html(200);
+    let section = page
+        .body
+        .split("id=\"decision-log\"")
+        .nth(1)
+        .and_then(|s| s.split("</section>").next())
+        .expect("a decision log section");
+    assert!(section.contains("Decision log"));
+    assert_eq!(section.matches("class=\"decision-entry").count(), 1);
+    assert!(section.contains("data-against-evidence=\"true\""));
+    assert!(section.contains("Against the evidence"));
+    assert!(section.contains("<strong class=\"decision-what\">Scale</strong>"));
+    assert!(section.contains("Ship it."));
+    assert!(section.contains(&escape(reason)), "override reason as text");
+    assert!(!section.contains("<b>"));
+    assert!(section.contains("<span class=\"decided-by\">web tests</span>"));
+    assert!(
+        section.contains(&format!(
+            "Evidence then: {} ({}): 3 exposed, 0 pre-orders",
+            entry["snapshot"]["verdict_label"].as_str().unwrap(),
+            entry["snapshot"]["verdict"].as_str().unwrap()
+        )),
+        "{section}"
+    );
+    assert!(section.contains("verdict from 100 exposures"));
+    // No table in the log: it reads at phone width.
+    assert!(!section.contains("<table"));
+
+    let page = server.get("/initiatives/in-line").await;
+    let section = page
+        .body
+        .split("id=\"decision-log\"")
+        .nth(1)
+        .and_then(|s| s.split("</section>").next())
+        .expect("a decision log section");
+    assert!(section.contains("data-against-evidence=\"false\""));
+    assert!(!section.contains("Against the evidence"));
+    assert!(section.contains("Iterate on the price."));
+
+    let portfolio = server.get("/").await;
+    portfolio.assert_html(200);
+    assert!(portfolio_row(&portfolio, "rushed").contains("Decided against the evidence"));
+    assert!(!portfolio_row(&portfolio, "in-line").contains("Decided against the evidence"));
+}
+
+#[tokio::test]
+async fn the_demo_decision_is_in_the_log() {
+    let page = demo().get("/initiatives/nonprofit-plan").await;
+    page.assert_html(200);
+    assert!(page.body.contains("id=\"decision-log\""));
+    assert!(page.body.contains("<span class=\"decided-by\">demo</span>"));
+    assert!(page.body.contains("data-against-evidence=\"false\""));
+    let page = demo().get("/initiatives/carbon-report").await;
+    assert!(page.body.contains("No decision yet"));
+}

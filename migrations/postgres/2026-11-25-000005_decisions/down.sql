@@ -1,0 +1,3 @@
+DROP TRIGGER decisions_no_change ON decisions;
+DROP FUNCTION decisions_append_only();
+DROP TABLE decisions;
