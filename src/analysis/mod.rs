@@ -1,6 +1,7 @@
 //! Reports and verdicts from an initiative's aggregates, with the statistics engine.
 //! Never scans raw events, never touches HTTP.
 
+pub mod figures;
 pub mod report;
 pub mod tally;
 pub mod verdict;

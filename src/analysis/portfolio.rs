@@ -84,10 +84,7 @@ pub fn build(reports: &[Report], as_of: DateTime<Utc>) -> Portfolio {
                 exposures: r.demand.exposures,
                 preorders: r.demand.preorders,
                 rate: r.demand.rate,
-                ci: match r.mode {
-                    Mode::Sequential => r.demand.ci_sequential,
-                    Mode::Fixed => r.demand.ci,
-                },
+                ci: r.demand.ci,
                 target_preorder_rate: i.criteria.target_preorder_rate,
                 love_share: r.enthusiasm.love_share,
                 target_love_share: i.criteria.target_love_share,

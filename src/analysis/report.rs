@@ -10,16 +10,18 @@ use rand::rngs::StdRng;
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use super::figures::{IntervalMethod, RateReading};
 use super::tally::{Tallies, Tally};
-use super::verdict::{self, Verdict};
+use super::verdict::{self, Finding, Inputs, Outlook, RateRead, Standing, Verdict};
+use super::words::{self, SentenceContext};
 use crate::domain::aggregate::{Cell, DailyCount};
 use crate::domain::{Decision, Initiative, Kind, Mode, OpenRate, Sentiment, Status};
 use crate::stats;
 
 /// Prior of every Bayesian probability in the report: Beta(1, 1), uniform.
 pub const PRIOR: (f64, f64) = (1.0, 1.0);
-/// Sub-Gaussian variance proxy of a Bernoulli outcome (Hoeffding): valid for every rate.
-pub const SIGMA2: f64 = 0.25;
+/// The prior, as the report names it.
+pub const PRIOR_NAME: &str = "Beta(1, 1)";
 /// Sample ratio mismatch is flagged below this p-value.
 pub const SRM_ALPHA: f64 = 0.001;
 /// Monte Carlo draws for the chance that a price is best.
@@ -75,17 +77,36 @@ pub struct Demand {
     pub exposures: u64,
     pub preorders: u64,
     pub rate: Option<f64>,
-    /// Wilson score interval at the initiative's confidence.
+    /// The interval the verdict reads (`interval_method`): anytime-valid in sequential
+    /// mode, Wilson in fixed mode, at the initiative's confidence.
     pub ci: Option<Range>,
-    /// Anytime-valid confidence sequence (normal mixture, sigma2 = 1/4, rho tuned for
-    /// planned_exposures): valid however often the report is read.
-    pub ci_sequential: Option<Range>,
-    /// Exact one-sided binomial p-value, H1: rate > target_preorder_rate.
+    /// Sequential mode: M(target), how many times better the data are explained by a
+    /// rate other than the target than by the target itself. A verdict needs
+    /// `evidence_needed`.
+    pub evidence_ratio: Option<f64>,
+    /// 1/α: the evidence ratio a verdict needs (sequential mode).
+    pub evidence_needed: Option<f64>,
+    /// Fixed mode: the single read at the planned exposures (null before it).
+    pub fixed_read: Option<FixedRead>,
+    /// Exact one-sided binomial p-value, H1: rate > target_preorder_rate. A read-once
+    /// figure (for the portfolio's false-discovery control), not the verdict.
     pub p_value: Option<f64>,
-    /// P(rate > target) under a Beta(1,1) prior.
+    /// A detail, not the verdict: P(rate > target) under the `prior` named here.
     pub prob_above_target: Option<f64>,
+    pub prior: &'static str,
     pub committed_revenue_cents: i64,
     pub revenue_per_exposure: MeanRevenue,
+}
+
+/// Fixed mode's single read: the counts at the end of the day the planned exposures
+/// were reached, and the Wilson interval the verdict reads.
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+pub struct FixedRead {
+    pub day: Option<NaiveDate>,
+    pub exposures: u64,
+    pub preorders: u64,
+    pub rate: Option<f64>,
+    pub ci: Option<Range>,
 }
 
 /// Like or love: stated sentiment among responders.
@@ -97,10 +118,10 @@ pub struct Enthusiasm {
     pub neutral: u64,
     pub dislike: u64,
     pub love_share: Option<f64>,
-    /// Wilson interval of the love share.
+    /// Interval of the love share, of the report's `interval_method`.
     pub ci: Option<Range>,
-    /// Anytime-valid interval of the love share (used by the verdict in sequential mode).
-    pub ci_sequential: Option<Range>,
+    /// Sequential mode: M(target_love_share) (null without a love target).
+    pub evidence_ratio: Option<f64>,
     /// Exact one-sided binomial p-value against target_love_share (null when unset).
     pub p_value: Option<f64>,
     /// Love share with responders re-weighted to the exposed customers' segment mix
@@ -127,6 +148,7 @@ pub struct SegmentReport {
     pub exposures: u64,
     pub preorders: u64,
     pub rate: Option<f64>,
+    /// Of the report's `interval_method`, like the headline's.
     pub ci: Option<Range>,
     pub responses: u64,
     pub love: u64,
@@ -136,8 +158,11 @@ pub struct SegmentReport {
     pub love_share: Option<f64>,
     pub committed_revenue_cents: i64,
     pub vs_core: Option<VsCore>,
-    /// Non-core, and the interval's lower bound clears the pre-order target.
+    /// Non-core, and the lower bound of its interval at the breakout confidence
+    /// (Bonferroni over the non-core segments) clears the pre-order target.
     pub breakout: bool,
+    /// Non-core segments: the interval at the breakout confidence.
+    pub breakout_ci: Option<Range>,
 }
 
 /// Pearson chi-square test of independence.
@@ -156,6 +181,9 @@ pub struct Reach {
     /// Share of pre-orders from outside the core segments.
     pub non_core_preorder_share: Option<f64>,
     pub breakout_segments: Vec<String>,
+    /// Confidence of a breakout claim: 1 − α/S for S non-core segments (Bonferroni), so
+    /// the chance of any false breakout stays within α.
+    pub breakout_confidence: f64,
 }
 
 /// Conversion of responders with one stated sentiment.
@@ -284,7 +312,8 @@ pub struct TimelinePoint {
     pub exposures: u64,
     pub preorders: u64,
     pub rate: Option<f64>,
-    pub ci_sequential: Option<Range>,
+    /// Of the report's `interval_method` (the anytime-valid band in sequential mode).
+    pub ci: Option<Range>,
 }
 
 /// The report of one initiative.
@@ -292,6 +321,8 @@ pub struct TimelinePoint {
 pub struct Report {
     pub initiative: InitiativeHeader,
     pub mode: Mode,
+    /// The kind of every rate interval in the report.
+    pub interval_method: IntervalMethod,
     pub demand: Demand,
     pub enthusiasm: Enthusiasm,
     pub segments: Vec<SegmentReport>,
@@ -310,30 +341,6 @@ pub struct Report {
 
 fn ratio(k: u64, n: u64) -> Option<f64> {
     (n > 0).then(|| k as f64 / n as f64)
-}
-
-pub(crate) fn wilson(k: u64, n: u64, confidence: f64) -> Option<Range> {
-    stats::wilson_interval(k, n, confidence)
-        .ok()
-        .map(|i| Range {
-            low: i.lower,
-            high: i.upper,
-        })
-}
-
-/// The tuning of the confidence sequence: rho for v_opt = planned_exposures x sigma2.
-pub fn sequential_rho(planned_exposures: u64, confidence: f64) -> Option<f64> {
-    stats::normal_mixture_rho(planned_exposures as f64 * SIGMA2, confidence).ok()
-}
-
-pub(crate) fn sequential(k: u64, n: u64, confidence: f64, rho: Option<f64>) -> Option<Range> {
-    let rho = rho?;
-    stats::confidence_sequence(k, n, confidence, SIGMA2, rho)
-        .ok()
-        .map(|c| Range {
-            low: c.lower,
-            high: c.upper,
-        })
 }
 
 /// Mean and interval of revenue per exposed customer from the sums kept per cell.
@@ -402,26 +409,36 @@ fn header(i: &Initiative) -> InitiativeHeader {
     }
 }
 
-/// Builds the report of `initiative` from its aggregate cells and daily counts.
+/// Builds the report of `initiative` from its aggregate cells and daily counts: the
+/// figures first (every rate read through one [`RateReading`]), then the verdict from
+/// the criteria, the mode and those figures, then the sentences.
 pub fn build(
     initiative: &Initiative,
     cells: &[Cell],
     daily: &[DailyCount],
     as_of: DateTime<Utc>,
 ) -> Report {
-    let confidence = initiative.criteria.confidence.get();
+    let criteria = &initiative.criteria;
+    let confidence = criteria.confidence.get();
     let alpha = 1.0 - confidence;
-    let target = initiative.criteria.target_preorder_rate.get();
-    let rho = sequential_rho(initiative.criteria.planned_exposures, confidence);
+    let target = criteria.target_preorder_rate.get();
+    let planned = criteria.planned_exposures;
+    let reading = RateReading::for_initiative(initiative);
     let tallies = Tallies::from_cells(cells);
     let total = &tallies.total;
+    let timeline = timeline(daily, &reading);
 
+    let fixed_read = (initiative.mode == Mode::Fixed)
+        .then(|| fixed_read(&timeline, total, planned, &reading))
+        .flatten();
     let demand = Demand {
         exposures: total.exposures,
         preorders: total.preorders,
         rate: ratio(total.preorders, total.exposures),
-        ci: wilson(total.preorders, total.exposures, confidence),
-        ci_sequential: sequential(total.preorders, total.exposures, confidence, rho),
+        ci: reading.interval(total.preorders, total.exposures),
+        evidence_ratio: reading.evidence_ratio(total.preorders, total.exposures, target),
+        evidence_needed: reading.evidence_needed(),
+        fixed_read,
         p_value: stats::binomial_test(total.preorders, total.exposures, target)
             .ok()
             .map(|t| t.p_greater),
@@ -440,12 +457,13 @@ pub fn build(
             })
             .flatten()
             .map(|p| p.prob_above_threshold),
+        prior: PRIOR_NAME,
         committed_revenue_cents: total.revenue_cents,
         revenue_per_exposure: mean_revenue(total, confidence),
     };
 
     let responses = total.responses();
-    let love_target = initiative.criteria.target_love_share.map(OpenRate::get);
+    let love_target = criteria.target_love_share.map(OpenRate::get);
     let enthusiasm = Enthusiasm {
         responses,
         love: total.love,
@@ -453,8 +471,8 @@ pub fn build(
         neutral: total.neutral,
         dislike: total.dislike,
         love_share: ratio(total.love, responses),
-        ci: wilson(total.love, responses, confidence),
-        ci_sequential: sequential(total.love, responses, confidence, rho),
+        ci: reading.interval(total.love, responses),
+        evidence_ratio: love_target.and_then(|t| reading.evidence_ratio(total.love, responses, t)),
         p_value: love_target.and_then(|t| {
             stats::binomial_test(total.love, responses, t)
                 .ok()
@@ -463,10 +481,10 @@ pub fn build(
         love_share_weighted: weighted_love_share(&tallies),
     };
 
-    let (segments, reach) = segments_and_reach(initiative, &tallies, confidence, alpha, target);
+    let (segments, reach) = segments_and_reach(initiative, &tallies, &reading, alpha, target);
     let say_do = say_do(total);
-    let variants = variants(initiative, &tallies, confidence);
-    let (price_curve, best_price) = price_curve(initiative, &tallies, confidence);
+    let variants = variants(initiative, &tallies, &reading, confidence);
+    let (price_curve, best_price) = price_curve(initiative, &tallies, &reading, confidence);
     let funnel = Funnel {
         exposed: total.exposures,
         responded: responses,
@@ -476,11 +494,92 @@ pub fn build(
         cancelled: total.cancelled,
     };
     let srm = srm(initiative, &tallies);
-    let timeline = timeline(daily, confidence, rho);
 
+    // The verdict reads the figures above, and only those.
+    let preorders = match initiative.mode {
+        Mode::Sequential => Some(read(&reading, total.preorders, total.exposures, target)),
+        Mode::Fixed => fixed_read.map(|f| RateRead {
+            successes: f.preorders,
+            trials: f.exposures,
+            rate: f.rate,
+            ci: f.ci,
+            evidence_ratio: None,
+            standing: reading.standing(f.preorders, f.exposures, target).into(),
+        }),
+    };
+    let love = love_target.map(|t| {
+        (
+            t,
+            (responses > 0).then(|| read(&reading, total.love, responses, t)),
+        )
+    });
+    let unclear = preorders.is_some_and(|r| r.standing == Standing::Unclear);
+    let outlook = match (initiative.mode, demand.rate) {
+        (Mode::Sequential, Some(rate)) if unclear => {
+            outlook(&reading, rate, total.exposures, target, daily, as_of)
+        }
+        _ => None,
+    };
+    let breakouts = segments
+        .iter()
+        .filter(|s| s.breakout)
+        .filter_map(|s| {
+            Some(Finding::Breakout {
+                segment: s.segment.clone(),
+                rate: s.rate?,
+                ci: s.breakout_ci?,
+                confidence: reach.breakout_confidence,
+            })
+        })
+        .collect();
+    let inputs = Inputs {
+        mode: initiative.mode,
+        min_exposures: criteria.min_exposures,
+        planned_exposures: planned,
+        exposures: total.exposures,
+        target,
+        preorders,
+        love,
+        srm_mismatch: srm.filter(|s| s.mismatch).map(|s| s.p_value),
+        breakouts,
+        outlook,
+    };
+    let (status, findings) = verdict::decide(&inputs);
+    let ctx = SentenceContext {
+        name: &initiative.name,
+        interval_name: match reading.method() {
+            IntervalMethod::AnytimeValid => {
+                format!("{} anytime-valid interval", words::confidence(confidence))
+            }
+            IntervalMethod::Wilson => format!(
+                "{} interval, read once at {} exposures",
+                words::confidence(confidence),
+                words::count(planned)
+            ),
+        },
+        confidence,
+        evidence_needed: reading.evidence_needed(),
+        planned_exposures: planned,
+    };
+    let reasons: Vec<String> = findings.iter().map(|f| words::sentence(f, &ctx)).collect();
+    // The outlook is the verdict's only when it made it a finding (inconclusive).
+    let outlook = findings
+        .iter()
+        .any(|f| matches!(f, Finding::MoreExposures { .. }))
+        .then_some(outlook)
+        .flatten();
+    let verdict = Verdict {
+        status,
+        additional_exposures_needed: outlook.map(|o| o.median),
+        expected_by: outlook.and_then(|o| o.expected_by),
+        past_planned: planned > 0 && total.exposures > planned,
+        findings,
+        reasons,
+    };
     let mut report = Report {
         initiative: header(initiative),
         mode: initiative.mode,
+        interval_method: reading.method(),
         demand,
         enthusiasm,
         segments,
@@ -492,14 +591,157 @@ pub fn build(
         funnel,
         srm,
         timeline,
-        verdict: Verdict::placeholder(),
+        verdict,
         summary: String::new(),
         as_of,
     };
-    let (verdict, summary) = verdict::decide(initiative, &report, rho);
-    report.verdict = verdict;
-    report.summary = summary;
+    report.summary = summary(initiative, &report);
     report
+}
+
+/// One rate as the verdict reads it.
+fn read(reading: &RateReading, k: u64, n: u64, target: f64) -> RateRead {
+    RateRead {
+        successes: k,
+        trials: n,
+        rate: ratio(k, n),
+        ci: reading.interval(k, n),
+        evidence_ratio: reading.evidence_ratio(k, n, target),
+        standing: reading.standing(k, n, target).into(),
+    }
+}
+
+/// Fixed mode's single read: the cumulative counts at the end of the first day the
+/// planned exposures were reached (so later reads see the same numbers), or the totals
+/// when there is no timeline.
+fn fixed_read(
+    timeline: &[TimelinePoint],
+    total: &Tally,
+    planned: u64,
+    reading: &RateReading,
+) -> Option<FixedRead> {
+    let at = |day, n: u64, k: u64| FixedRead {
+        day,
+        exposures: n,
+        preorders: k,
+        rate: ratio(k, n),
+        ci: reading.interval(k, n),
+    };
+    if let Some(p) = timeline.iter().find(|p| p.exposures >= planned.max(1)) {
+        return Some(at(Some(p.day), p.exposures, p.preorders));
+    }
+    (timeline.is_empty() && total.exposures >= planned.max(1))
+        .then(|| at(None, total.exposures, total.preorders))
+}
+
+/// Days of recent history the pace of exposures is taken from.
+const PACE_DAYS: i64 = 7;
+
+/// Further exposures expected to settle an unclear rate if it stays at `rate`, and
+/// when, at the recent daily pace.
+fn outlook(
+    reading: &RateReading,
+    rate: f64,
+    n: u64,
+    target: f64,
+    daily: &[DailyCount],
+    as_of: DateTime<Utc>,
+) -> Option<Outlook> {
+    let median = additional_exposures(reading, rate, n, target)?;
+    let today = as_of.date_naive();
+    let recent: i64 = daily
+        .iter()
+        .filter(|d| (today - d.day).num_days() < PACE_DAYS && d.day <= today)
+        .map(|d| d.exposures)
+        .sum();
+    let per_day = recent as f64 / PACE_DAYS as f64;
+    let expected_by = (per_day > 0.0)
+        .then(|| (median as f64 / per_day).ceil())
+        .filter(|days| *days < 36_500.0)
+        .and_then(|days| today.checked_add_days(chrono::Days::new(days as u64)));
+    Some(Outlook {
+        median,
+        p90: None,
+        expected_by,
+    })
+}
+
+/// Largest sample the "further exposures" estimate looks at.
+const MAX_PLANNED: u64 = 1_000_000_000;
+
+/// Further exposures until the rule decides, if the rate stays at `rate`: the smallest
+/// total n at which k = round(rate·n) is decided, minus the `n` already seen.
+pub fn additional_exposures(reading: &RateReading, rate: f64, n: u64, target: f64) -> Option<u64> {
+    let decided = |total: u64| {
+        let k = ((rate * total as f64).round() as u64).min(total);
+        reading.standing(k, total, target) != crate::stats::RateVerdict::Undecided
+    };
+    if (rate - target).abs() < 1e-9 {
+        return None;
+    }
+    let mut high = n.max(1).saturating_mul(2);
+    while !decided(high) {
+        if high >= MAX_PLANNED {
+            return None;
+        }
+        high = high.saturating_mul(2).min(MAX_PLANNED);
+    }
+    let mut low = n.max(1);
+    // Rounding of k makes the boundary not perfectly monotone; bisection finds one
+    // crossing, which is all an estimate needs.
+    while high - low > 1 {
+        let mid = low + (high - low) / 2;
+        if decided(mid) {
+            high = mid;
+        } else {
+            low = mid;
+        }
+    }
+    Some(high.saturating_sub(n))
+}
+
+/// The one-paragraph summary: the status, the headline finding, money and say-do.
+fn summary(initiative: &Initiative, report: &Report) -> String {
+    let v = &report.verdict;
+    let mut out = format!("{}: ", v.status.label());
+    // The headline: the mismatch warning when there is one; while collecting, what is
+    // being waited for; else the pre-order finding.
+    let collecting = v.status == super::VerdictStatus::Collecting;
+    let headline = v
+        .findings
+        .iter()
+        .zip(&v.reasons)
+        .find(|(f, _)| match f {
+            Finding::SampleRatioMismatch { .. } => true,
+            Finding::BelowMinimum { .. } | Finding::AwaitingFixedRead { .. } => collecting,
+            Finding::Preorders { .. } => !collecting,
+            _ => false,
+        })
+        .or_else(|| v.findings.iter().zip(&v.reasons).next())
+        .map_or("", |(_, r)| r.as_str());
+    out.push_str(headline);
+    let demand = &report.demand;
+    if demand.preorders > 0 {
+        out.push_str(&format!(
+            " Committed revenue so far: {} from {} pre-orders.",
+            words::money(
+                demand.committed_revenue_cents,
+                &initiative.currency.to_string()
+            ),
+            words::count(demand.preorders)
+        ));
+    }
+    let gap = &report.say_do.mcnemar;
+    let positive = report.funnel.positive;
+    if positive > 0 {
+        let paid_positive = positive - gap.said_positive_not_paid;
+        out.push_str(&format!(
+            " Of {} customers who said they like or love it, {} pre-ordered.",
+            words::count(positive),
+            words::percent(paid_positive as f64 / positive as f64)
+        ));
+    }
+    out
 }
 
 /// Love share with each segment's responders weighted by the segment's share of
@@ -525,7 +767,7 @@ fn weighted_love_share(tallies: &Tallies) -> Option<f64> {
 fn segments_and_reach(
     initiative: &Initiative,
     tallies: &Tallies,
-    confidence: f64,
+    reading: &RateReading,
     alpha: f64,
     target: f64,
 ) -> (Vec<SegmentReport>, Reach) {
@@ -544,13 +786,22 @@ fn segments_and_reach(
         }
     }
     keys.sort();
+    // A breakout claim is made for any of S non-core segments: each is read at
+    // 1 − α/S (Bonferroni), so all claims together keep the error within α.
+    let non_core = keys.iter().filter(|k| !is_core(k)).count().max(1);
+    let breakout_confidence = 1.0 - alpha / non_core as f64;
+    let breakout_reading =
+        reading.at_confidence(breakout_confidence, initiative.criteria.planned_exposures);
     let empty = Tally::default();
     let mut rows: Vec<SegmentReport> = Vec::with_capacity(keys.len());
     let mut raw_p: Vec<(usize, f64, f64)> = Vec::new();
     for key in keys {
         let t = tallies.by_segment.get(key).unwrap_or(&empty);
         let core_segment = is_core(key);
-        let ci = wilson(t.preorders, t.exposures, confidence);
+        let ci = reading.interval(t.preorders, t.exposures);
+        let breakout_ci = (!core_segment)
+            .then(|| breakout_reading.interval(t.preorders, t.exposures))
+            .flatten();
         if !core_segment
             && core.exposures > 0
             && t.exposures > 0
@@ -578,7 +829,8 @@ fn segments_and_reach(
             love_share: ratio(t.love, t.responses()),
             committed_revenue_cents: t.revenue_cents,
             vs_core: None,
-            breakout: !core_segment && ci.is_some_and(|c| c.low > target),
+            breakout: breakout_ci.is_some_and(|c| c.low > target),
+            breakout_ci,
         });
     }
     let p: Vec<f64> = raw_p.iter().map(|(_, _, p)| *p).collect();
@@ -620,6 +872,7 @@ fn segments_and_reach(
             .filter(|r| r.breakout)
             .map(|r| r.segment.clone())
             .collect(),
+        breakout_confidence,
     };
     (rows, reach)
 }
@@ -669,7 +922,12 @@ fn say_do(total: &Tally) -> SayDo {
     }
 }
 
-fn variants(initiative: &Initiative, tallies: &Tallies, confidence: f64) -> Vec<VariantReport> {
+fn variants(
+    initiative: &Initiative,
+    tallies: &Tallies,
+    reading: &RateReading,
+    confidence: f64,
+) -> Vec<VariantReport> {
     let declared = initiative.variants.as_slice();
     let empty = Tally::default();
     let first = declared
@@ -693,7 +951,7 @@ fn variants(initiative: &Initiative, tallies: &Tallies, confidence: f64) -> Vec<
                 exposures: t.exposures,
                 preorders: t.preorders,
                 rate: ratio(t.preorders, t.exposures),
-                ci: wilson(t.preorders, t.exposures, confidence),
+                ci: reading.interval(t.preorders, t.exposures),
                 revenue_per_exposure: mean_revenue(t, confidence),
                 vs_first,
             }
@@ -742,6 +1000,7 @@ fn compare(a: &Tally, b: &Tally, confidence: f64) -> VsFirst {
 fn price_curve(
     initiative: &Initiative,
     tallies: &Tallies,
+    reading: &RateReading,
     confidence: f64,
 ) -> (Option<Vec<PricePoint>>, Option<BestPrice>) {
     if !initiative.variants.is_price_test() {
@@ -763,7 +1022,7 @@ fn price_curve(
             exposures: t.exposures,
             preorders: t.preorders,
             rate: ratio(t.preorders, t.exposures),
-            ci: wilson(t.preorders, t.exposures, confidence),
+            ci: reading.interval(t.preorders, t.exposures),
             revenue_per_exposure: mean_revenue(t, confidence),
         })
         .collect();
@@ -813,7 +1072,7 @@ fn srm(initiative: &Initiative, tallies: &Tallies) -> Option<Srm> {
         })
 }
 
-fn timeline(daily: &[DailyCount], confidence: f64, rho: Option<f64>) -> Vec<TimelinePoint> {
+fn timeline(daily: &[DailyCount], reading: &RateReading) -> Vec<TimelinePoint> {
     let mut exposures: i64 = 0;
     let mut preorders: i64 = 0;
     daily
@@ -829,7 +1088,7 @@ fn timeline(daily: &[DailyCount], confidence: f64, rho: Option<f64>) -> Vec<Time
                 exposures: n,
                 preorders: k,
                 rate: ratio(k, n),
-                ci_sequential: sequential(k, n, confidence, rho),
+                ci: reading.interval(k, n),
             }
         })
         .collect()

@@ -3,7 +3,7 @@
 use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
 
 use super::report::{Range, Report};
-use super::words::{count, money, p_value, percent, percent_range};
+use super::words::{count, money, odds, p_value, percent, percent_range};
 
 fn rate(r: Option<f64>) -> String {
     r.map_or_else(|| "-".into(), percent)
@@ -37,16 +37,21 @@ pub fn render(report: &Report) -> String {
     figures.add_row([
         "pre-order rate".to_string(),
         format!(
-            "{} (interval {}, anytime-valid {}; target {})",
+            "{} (interval {}; target {})",
             rate(d.rate),
             range(d.ci),
-            range(d.ci_sequential),
             percent(i.criteria.target_preorder_rate)
         ),
     ]);
     figures.add_row(["p-value vs target".to_string(), p(d.p_value)]);
+    if let (Some(m), Some(needed)) = (d.evidence_ratio, d.evidence_needed) {
+        figures.add_row([
+            "evidence against the target".to_string(),
+            format!("{} (a verdict needs {})", odds(m), odds(needed)),
+        ]);
+    }
     figures.add_row([
-        "P(rate > target)".to_string(),
+        format!("P(rate > target), prior {} (detail)", d.prior),
         d.prob_above_target.map_or("-".into(), percent),
     ]);
     figures.add_row([

@@ -56,6 +56,156 @@ pub fn confidence(c: f64) -> String {
     }
 }
 
+/// An evidence ratio in words: "34 to 1", "more than 1,000,000 to 1", "1 to 3".
+pub fn odds(ratio: f64) -> String {
+    if !ratio.is_finite() || ratio > 1e6 {
+        "more than 1,000,000 to 1".into()
+    } else if ratio >= 1.0 {
+        format!("{} to 1", count(ratio.round() as u64))
+    } else if ratio > 1e-6 {
+        format!("1 to {}", count((1.0 / ratio).round() as u64))
+    } else {
+        "less than 1 to 1,000,000".into()
+    }
+}
+
+/// What the verdict's sentences need beyond the findings.
+pub struct SentenceContext<'a> {
+    pub name: &'a str,
+    /// "95% anytime-valid interval" or "95% interval".
+    pub interval_name: String,
+    pub confidence: f64,
+    /// 1/α in sequential mode.
+    pub evidence_needed: Option<f64>,
+    pub planned_exposures: u64,
+}
+
+fn standing_word(s: super::verdict::Standing) -> &'static str {
+    use super::verdict::Standing;
+    match s {
+        Standing::Above => "above",
+        Standing::Below => "below",
+        Standing::Unclear => "not yet clear of",
+    }
+}
+
+/// ", evidence 34 to 1 against a rate at the target; a verdict needs 20 to 1".
+fn evidence_clause(read: &super::verdict::RateRead, ctx: &SentenceContext<'_>) -> String {
+    match (read.evidence_ratio, ctx.evidence_needed) {
+        (Some(m), Some(needed)) => format!(
+            ": evidence {} against a rate at the target; a verdict needs {}",
+            odds(m),
+            odds(needed)
+        ),
+        _ => String::new(),
+    }
+}
+
+/// The sentence of one finding.
+pub fn sentence(f: &super::verdict::Finding, ctx: &SentenceContext<'_>) -> String {
+    use super::verdict::Finding;
+    match f {
+        Finding::SampleRatioMismatch { p_value: p } => format!(
+            "Sample ratio mismatch: exposures are not split across the variants as planned ({}); the assignment or the tracking is broken, so every other number here is suspect.",
+            p_value(*p)
+        ),
+        Finding::BelowMinimum {
+            exposures,
+            min_exposures,
+        } => format!(
+            "{} of the {} customers needed before a verdict have been offered {} (pre-registered minimum).",
+            count(*exposures),
+            count(*min_exposures),
+            ctx.name
+        ),
+        Finding::AwaitingFixedRead {
+            exposures,
+            planned_exposures,
+        } => format!(
+            "Fixed-horizon pilot: the verdict is read once, when {} customers have been offered it ({} so far); until then the figures are for information only.",
+            count(*planned_exposures),
+            count(*exposures)
+        ),
+        Finding::Preorders { read, target } => match (read.rate, read.ci) {
+            (Some(rate), Some(ci)) => format!(
+                "{} of {} customers offered {} pre-ordered ({} {}), {} the {} target{}.",
+                percent(rate),
+                count(read.trials),
+                ctx.name,
+                ctx.interval_name,
+                percent_range(ci.low, ci.high),
+                standing_word(read.standing),
+                percent(*target),
+                evidence_clause(read, ctx)
+            ),
+            _ => format!("No customer has been offered {} yet.", ctx.name),
+        },
+        Finding::Love { read, target } => match (read.rate, read.ci) {
+            (Some(share), Some(ci)) => format!(
+                "{} of {} responders said they love it ({} {}), {} the {} love target{}.",
+                percent(share),
+                count(read.trials),
+                ctx.interval_name,
+                percent_range(ci.low, ci.high),
+                standing_word(read.standing),
+                percent(*target),
+                evidence_clause(read, ctx)
+            ),
+            _ => format!(
+                "No customer has said how they feel yet, so the {} love target cannot be judged.",
+                percent(*target)
+            ),
+        },
+        Finding::NoResponses { target } => format!(
+            "No customer has said how they feel yet, so the {} love target cannot be judged.",
+            percent(*target)
+        ),
+        Finding::MoreExposures {
+            median,
+            p90,
+            expected_by,
+        } => {
+            let mut s = format!(
+                "If the rate holds, half of pilots like this one reach a verdict within {} more exposures",
+                count(*median)
+            );
+            if let Some(p90) = p90 {
+                s.push_str(&format!(" (nine in ten within {})", count(*p90)));
+            }
+            if let Some(day) = expected_by {
+                s.push_str(&format!(
+                    "; at the recent pace, by {}",
+                    day.format("%-d %B %Y")
+                ));
+            }
+            s.push('.');
+            s
+        }
+        Finding::OnTarget => {
+            "The rate sits on the target: more exposures alone are unlikely to settle it.".into()
+        }
+        Finding::PastPlanned {
+            exposures,
+            planned_exposures,
+        } => format!(
+            "The pilot has gone past its planned {} exposures ({} so far).",
+            count(*planned_exposures),
+            count(*exposures)
+        ),
+        Finding::Breakout {
+            segment,
+            rate,
+            ci,
+            confidence: c,
+        } => format!(
+            "Breakout: {segment}, outside the core segments, pre-ordered at {} ({} interval {}, adjusted for the number of segments), above the target.",
+            percent(*rate),
+            confidence(*c),
+            percent_range(ci.low, ci.high)
+        ),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -72,5 +222,8 @@ mod tests {
         assert_eq!(p_value(0.0004), "p < 0.001");
         assert_eq!(confidence(0.95), "95%");
         assert_eq!(confidence(0.995), "99.5%");
+        assert_eq!(odds(34.4), "34 to 1");
+        assert_eq!(odds(0.25), "1 to 4");
+        assert_eq!(odds(f64::INFINITY), "more than 1,000,000 to 1");
     }
 }

@@ -12,15 +12,17 @@ use super::{AppState, blocking};
 use crate::analysis::Report;
 use crate::analysis::words::{self, count, percent, percent_range};
 use crate::domain::decision::{DecisionRecord, EvidenceSnapshot, SnapshotRange};
-use crate::domain::{Decision, InitiativeKey, Mode};
+use crate::domain::{Decision, InitiativeKey};
 use crate::store::initiatives;
 
 /// What the report says now, as a decision records it: the verdict, the counts, the
 /// rate and the interval the verdict reads.
 pub fn snapshot(report: &Report) -> EvidenceSnapshot {
-    let interval = match report.mode {
-        Mode::Sequential => report.demand.ci_sequential,
-        Mode::Fixed => report.demand.ci,
+    // The figures the verdict read: in fixed mode after the single read, that read's.
+    let d = &report.demand;
+    let (rate, interval) = match d.fixed_read {
+        Some(read) => (read.rate, read.ci),
+        None => (d.rate, d.ci),
     };
     let c = &report.initiative.criteria;
     EvidenceSnapshot {
@@ -29,7 +31,7 @@ pub fn snapshot(report: &Report) -> EvidenceSnapshot {
         summary: report.summary.clone(),
         exposures: report.demand.exposures,
         preorders: report.demand.preorders,
-        rate: report.demand.rate,
+        rate,
         interval: interval.map(|r| SnapshotRange {
             low: r.low,
             high: r.high,
@@ -38,7 +40,7 @@ pub fn snapshot(report: &Report) -> EvidenceSnapshot {
         confidence: c.confidence,
         target_preorder_rate: c.target_preorder_rate,
         min_exposures: c.min_exposures,
-        evidence_ratio: None,
+        evidence_ratio: d.evidence_ratio,
     }
 }
 

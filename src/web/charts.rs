@@ -780,7 +780,7 @@ pub fn timeline(
     let max = basis
         .iter()
         .filter_map(|p| p.rate)
-        .chain(points.last().and_then(|p| p.ci_sequential.map(|c| c.high)))
+        .chain(points.last().and_then(|p| p.ci.map(|c| c.high)))
         .fold(target, f64::max);
     let y_max = rate_axis_max(max * 1.1);
     let plot = Plot {
@@ -828,7 +828,7 @@ pub fn timeline(
     let band: Vec<(f64, Range)> = points
         .iter()
         .enumerate()
-        .filter_map(|(i, p)| p.ci_sequential.map(|c| (i as f64, c)))
+        .filter_map(|(i, p)| p.ci.map(|c| (i as f64, c)))
         .collect();
     canvas.layer("mark-band", |chart, _| {
         if band.is_empty() {
@@ -1008,6 +1008,7 @@ mod tests {
             committed_revenue_cents: 0,
             vs_core: None,
             breakout,
+            breakout_ci: None,
         }
     }
 
@@ -1097,7 +1098,7 @@ mod tests {
             dislike: 1,
             love_share: Some(0.4),
             ci: None,
-            ci_sequential: None,
+            evidence_ratio: None,
             p_value: None,
             love_share_weighted: None,
         };
@@ -1145,7 +1146,7 @@ mod tests {
                 exposures: (i + 1) * 100,
                 preorders: (i + 1) * 7,
                 rate: Some(0.07),
-                ci_sequential: Some(Range {
+                ci: Some(Range {
                     low: 0.07 - 0.3 / (i + 1) as f64,
                     high: 0.07 + 0.3 / (i + 1) as f64,
                 }),

@@ -9,20 +9,36 @@ use super::layout::{
     mode_label, status_badge, verdict_badge,
 };
 use crate::analysis::Report;
+use crate::analysis::figures::IntervalMethod;
 use crate::analysis::report::{Range, SentimentConversion};
-use crate::analysis::words::{confidence, count, money, p_value, percent, percent_range};
+use crate::analysis::words::{confidence, count, money, odds, p_value, percent, percent_range};
 use crate::api::decisions::{DecisionList, evidence_line};
 use crate::domain::{Mode, Status};
 
-/// The interval the verdict reads, and its name ("95% anytime-valid interval").
-pub fn verdict_interval(report: &Report) -> (Option<Range>, String) {
+/// The headline the verdict reads: the rate, its interval and the interval's name
+/// ("95% anytime-valid interval"). In fixed mode, once the single read has happened,
+/// the figures of that read.
+pub fn verdict_interval(report: &Report) -> (Option<f64>, Option<Range>, String) {
     let c = confidence(report.initiative.criteria.confidence);
-    match report.mode {
-        Mode::Sequential => (
-            report.demand.ci_sequential,
-            format!("{c} anytime-valid interval"),
+    let d = &report.demand;
+    match (report.interval_method, d.fixed_read) {
+        (IntervalMethod::AnytimeValid, _) => (d.rate, d.ci, format!("{c} anytime-valid interval")),
+        (IntervalMethod::Wilson, Some(read)) => (
+            read.rate,
+            read.ci,
+            format!(
+                "{c} interval, read once at {} exposures",
+                count(read.exposures)
+            ),
         ),
-        Mode::Fixed => (report.demand.ci, format!("{c} interval")),
+        (IntervalMethod::Wilson, None) => (
+            d.rate,
+            d.ci,
+            format!(
+                "{c} interval, for information until the single read at {} exposures",
+                count(report.initiative.criteria.planned_exposures)
+            ),
+        ),
     }
 }
 
@@ -134,13 +150,13 @@ fn key_figures(report: &Report) -> Markup {
     let d = &report.demand;
     let e = &report.enthusiasm;
     let c = &i.criteria;
-    let (interval, interval_name) = verdict_interval(report);
+    let (rate, interval, interval_name) = verdict_interval(report);
     html! {
         section.figures aria-label="Key figures" {
             div.figure.wide id="fig-rate" {
                 h3 { "Pre-order rate" }
                 p.value {
-                    span id="rate" { @match d.rate { Some(r) => (percent(r)), None => "—" } }
+                    span id="rate" { @match rate { Some(r) => (percent(r)), None => "—" } }
                     " "
                     span.vs { "target " span id="target" { (percent(c.target_preorder_rate)) } }
                 }
@@ -152,16 +168,19 @@ fn key_figures(report: &Report) -> Markup {
                         "No interval until customers are exposed"
                     }
                 }
+                @if let (Some(m), Some(needed)) = (d.evidence_ratio, d.evidence_needed) {
+                    p.note id="evidence" {
+                        "Evidence " strong { (odds(m)) } " against a rate at the target; a verdict needs "
+                        (odds(needed))
+                    }
+                }
                 (chart(charts::rate_strip(
-                    d.rate,
+                    rate,
                     interval,
                     c.target_preorder_rate,
                     charts::rate_axis_max(interval.map_or(0.0, |r| r.high).max(c.target_preorder_rate)),
                     true,
                 )))
-                @if let Some(p) = d.prob_above_target {
-                    p.note { "Chance the true rate is above target: " strong { (percent(p)) } }
-                }
             }
             div.figure id="fig-exposed" {
                 h3 { "Exposed customers" }
@@ -195,7 +214,7 @@ fn key_figures(report: &Report) -> Markup {
                 }
                 p.note {
                     @if let Some(r) = d.revenue_per_exposure.ci {
-                        (cents(r.low, &i.currency)) " to " (cents(r.high, &i.currency)) " (" (confidence(c.confidence)) " interval)"
+                        (cents(r.low.max(0.0), &i.currency)) " to " (cents(r.high, &i.currency)) " (" (confidence(c.confidence)) " interval)"
                     } @else {
                         "No interval yet"
                     }
@@ -248,15 +267,21 @@ fn segments(report: &Report) -> Markup {
     let i = &report.initiative;
     let target = i.criteria.target_preorder_rate;
     let conf = confidence(i.criteria.confidence);
-    let (interval, interval_name) = verdict_interval(report);
-    let overall = report.demand.rate.zip(interval);
+    let overall = report.demand.rate.zip(report.demand.ci);
+    let kind = match report.interval_method {
+        IntervalMethod::AnytimeValid => "anytime-valid interval",
+        IntervalMethod::Wilson => "interval",
+    };
+    let interval_name = format!("{conf} {kind}");
     html! {
         section.card id="segments" aria-labelledby="segments-title" {
             h2 id="segments-title" { "Who pre-orders" }
             p.section-lede {
-                "Pre-order rate by customer segment, with its " (conf) " interval, against the "
+                "Pre-order rate by customer segment, each with its " (interval_name) " (the same kind as all customers'), against the "
                 (percent(target)) " target. Core segments are the ones the hypothesis names; a "
-                strong { "breakout" } " is another segment whose whole interval clears the target."
+                strong { "breakout" } " is another segment whose interval clears the target even at "
+                (confidence(report.reach.breakout_confidence))
+                " confidence (adjusted for the number of segments, so no breakout is claimed by chance)."
             }
             figure {
                 (chart(charts::segment_forest(&report.segments, overall, target)))
@@ -565,7 +590,12 @@ fn over_time(report: &Report) -> Markup {
                                     th.num scope="col" { "Exposed" }
                                     th.num scope="col" { "Pre-orders" }
                                     th.num scope="col" { "Rate" }
-                                    th.num scope="col" { "Anytime-valid interval" }
+                                    th.num scope="col" {
+                                        @match report.interval_method {
+                                            IntervalMethod::AnytimeValid => "Anytime-valid interval",
+                                            IntervalMethod::Wilson => "Interval (pointwise)",
+                                        }
+                                    }
                                 }
                             }
                             tbody {
@@ -575,7 +605,7 @@ fn over_time(report: &Report) -> Markup {
                                         td.num { (count(p.exposures)) }
                                         td.num { (count(p.preorders)) }
                                         td.num { (opt_percent(p.rate)) }
-                                        td.num { (opt_range(p.ci_sequential)) }
+                                        td.num { (opt_range(p.ci)) }
                                     }
                                 }
                             }
@@ -602,8 +632,15 @@ fn variants(report: &Report) -> Markup {
                 }
             }
             p.section-lede {
-                "Pre-order rate of each variant with its " (conf) " interval, and how each compares with the first, "
-                code { (first) } "."
+                "Pre-order rate of each variant with its " (conf) " "
+                @match report.interval_method {
+                    IntervalMethod::AnytimeValid => "anytime-valid interval",
+                    IntervalMethod::Wilson => "interval",
+                }
+                ", and how each compares with the first, " code { (first) } "."
+            }
+            p.note id="read-once" {
+                "The differences and chances to beat are read-once figures: they hold when read once, at the planned size, not at every visit. The verdict does not use them."
             }
             @if report.demand.exposures > 0 {
                 figure {

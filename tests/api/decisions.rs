@@ -291,16 +291,14 @@ async fn the_log_is_append_only_and_unknown_initiatives_are_404(backend: Backend
 }
 
 fn execute(db: &TestDb, statement: &str) -> Result<usize, diesel::result::Error> {
-    match db {
-        TestDb::Sqlite { url, .. } => {
-            let mut c = diesel::SqliteConnection::establish(url.trim_start_matches("sqlite://"))
-                .expect("sqlite");
-            diesel::sql_query(statement).execute(&mut c)
-        }
-        TestDb::Postgres { url, .. } => {
-            let mut c = diesel::PgConnection::establish(url).expect("postgres");
-            diesel::sql_query(statement).execute(&mut c)
-        }
+    let url = db.url();
+    if !url.starts_with("postgres") {
+        let mut c = diesel::SqliteConnection::establish(url.trim_start_matches("sqlite://"))
+            .expect("sqlite");
+        diesel::sql_query(statement).execute(&mut c)
+    } else {
+        let mut c = diesel::PgConnection::establish(url).expect("postgres");
+        diesel::sql_query(statement).execute(&mut c)
     }
 }
 

@@ -99,15 +99,21 @@ async fn report_equals_engine_on_recomputed_counts(backend: Backend) {
     assert_eq!(d["exposures"], all.n);
     assert_eq!(d["preorders"], all.k);
     close(&d["rate"], all.k as f64 / all.n as f64, "demand.rate");
-    let w = stats::wilson_interval(all.k, all.n, conf).unwrap();
-    close_range(&d["ci"], w.lower, w.upper, "demand.ci");
-    let rho = stats::normal_mixture_rho(800.0 / 4.0, conf).unwrap();
-    let cs = stats::confidence_sequence(all.k, all.n, conf, 0.25, rho).unwrap();
-    close_range(
-        &d["ci_sequential"],
-        cs.lower,
-        cs.upper,
-        "demand.ci_sequential",
+    // Sequential mode: every rate carries the anytime-valid interval of the
+    // beta-binomial mixture tuned to the planned 800 exposures.
+    let mix = stats::BetaBinomialMixture::new(conf, 800).unwrap();
+    let cs = mix.interval(all.k, all.n).unwrap();
+    close_range(&d["ci"], cs.lower, cs.upper, "demand.ci");
+    assert_eq!(report["interval_method"], "anytime_valid");
+    close(
+        &d["evidence_ratio"],
+        mix.evidence_ratio(all.k, all.n, target).unwrap(),
+        "demand.evidence_ratio",
+    );
+    close(
+        &d["evidence_needed"],
+        1.0 / (1.0 - conf),
+        "demand.evidence_needed",
     );
     close(
         &d["p_value"],
@@ -143,8 +149,14 @@ async fn report_equals_engine_on_recomputed_counts(backend: Backend) {
         all.love as f64 / all.responses as f64,
         "love_share",
     );
-    let lw = stats::wilson_interval(all.love, all.responses, conf).unwrap();
+    let lw = mix.interval(all.love, all.responses).unwrap();
     close_range(&e["ci"], lw.lower, lw.upper, "enthusiasm.ci");
+    close(
+        &e["evidence_ratio"],
+        mix.evidence_ratio(all.love, all.responses, love_target)
+            .unwrap(),
+        "enthusiasm.evidence_ratio",
+    );
     close(
         &e["p_value"],
         stats::binomial_test(all.love, all.responses, love_target)
@@ -179,8 +191,21 @@ async fn report_equals_engine_on_recomputed_counts(backend: Backend) {
         z.p_two_sided,
         "one non-core segment: Holm = raw",
     );
-    let sw = stats::wilson_interval(students.k, students.n, conf).unwrap();
+    // The same kind of interval as the headline's; one non-core segment, so the
+    // Bonferroni-adjusted breakout confidence is the initiative's own.
+    let sw = mix.interval(students.k, students.n).unwrap();
     close_range(&row["ci"], sw.lower, sw.upper, "students.ci");
+    close(
+        &report["reach"]["breakout_confidence"],
+        conf,
+        "breakout confidence",
+    );
+    close_range(
+        &row["breakout_ci"],
+        sw.lower,
+        sw.upper,
+        "students.breakout_ci",
+    );
     assert_eq!(row["breakout"], sw.lower > target);
     for r in rows.iter().filter(|r| r["core"] == true) {
         assert!(r["vs_core"].is_null());
@@ -252,6 +277,13 @@ async fn report_equals_engine_on_recomputed_counts(backend: Backend) {
     let dear = &report["variants"][1];
     assert_eq!(report["variants"][0]["variant"], "cheap");
     assert_eq!(dear["exposures"], b.n);
+    let dw = mix.interval(b.k, b.n).unwrap();
+    close_range(
+        &dear["ci"],
+        dw.lower,
+        dw.upper,
+        "variant rate ci (anytime-valid)",
+    );
     let nc = stats::newcombe_interval(a.k, a.n, b.k, b.n, conf).unwrap();
     close(&dear["vs_first"]["diff"], nc.diff, "variant diff");
     close_range(&dear["vs_first"]["ci"], nc.lower, nc.upper, "variant ci");
@@ -323,7 +355,7 @@ async fn verdict_moves_from_collecting_to_a_decision(backend: Backend) {
     };
     app.create_segments(&["smb", "students"]).await;
     for (key, rate, last) in [
-        ("strong", 0.2, "validated"),
+        ("strong", 0.13, "validated"),
         ("weak", 0.01, "not_validated"),
     ] {
         app.create_initiative(
@@ -372,7 +404,7 @@ async fn empty_and_tiny_initiatives_give_nulls(backend: Backend) {
     for field in [
         "rate",
         "ci",
-        "ci_sequential",
+        "evidence_ratio",
         "p_value",
         "prob_above_target",
     ] {

@@ -464,13 +464,14 @@ async fn readout(c: &Client, server: &Server, key: &str) {
         return;
     }
     // The same rate and interval as the API, formatted as the verdict formats them.
-    let interval = match report["mode"].as_str() {
-        Some("sequential") => &demand["ci_sequential"],
-        _ => &demand["ci"],
+    let headline = match &demand["fixed_read"] {
+        Value::Null => demand,
+        read => read,
     };
+    let interval = &headline["ci"];
     assert_eq!(
         text(c, "#rate").await,
-        percent(demand["rate"].as_f64().expect("rate"))
+        percent(headline["rate"].as_f64().expect("rate"))
     );
     assert_eq!(
         text(c, "#rate-interval").await,

@@ -1,6 +1,7 @@
 //! The pages as HTML, without a browser.
 
 use offerlab::analysis::words::{percent, percent_range};
+use serde_json::Value;
 
 use crate::helpers::{Server, demo, escape, keys};
 
@@ -58,12 +59,15 @@ async fn readout_shows_the_summary_sentence_and_the_verdict_interval() {
             )),
             "{key}: summary {summary:?}"
         );
-        let interval = match report["mode"].as_str().unwrap() {
-            "sequential" => &report["demand"]["ci_sequential"],
-            _ => &report["demand"]["ci"],
+        // The headline reads what the verdict reads: the demand figures, or in fixed
+        // mode after the single read, that read's.
+        let headline = match &report["demand"]["fixed_read"] {
+            Value::Null => &report["demand"],
+            read => read,
         };
+        let interval = &headline["ci"];
         if let (Some(rate), Some(low), Some(high)) = (
-            report["demand"]["rate"].as_f64(),
+            headline["rate"].as_f64(),
             interval["low"].as_f64(),
             interval["high"].as_f64(),
         ) {
