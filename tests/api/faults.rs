@@ -148,13 +148,13 @@ impl OwnPostgres {
             .args(["-P", &pid])
             .output()
             .map_err(|e| format!("pgrep: {e}"))?;
-        let mut pids = vec![pid];
-        pids.extend(
-            String::from_utf8_lossy(&children.stdout)
-                .split_whitespace()
-                .map(str::to_owned),
-        );
-        run(Command::new("kill").arg(format!("-{signal}")).args(&pids)).map(|_| ())
+        // The postmaster must get the signal; a backend may exit between pgrep and kill
+        // (a closed connection), so each child is signalled on its own, best effort.
+        run(Command::new("kill").arg(format!("-{signal}")).arg(&pid))?;
+        for child in String::from_utf8_lossy(&children.stdout).split_whitespace() {
+            let _ = run(Command::new("kill").arg(format!("-{signal}")).arg(child));
+        }
+        Ok(())
     }
 
     fn stop(&self) -> Result<(), String> {
