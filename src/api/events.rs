@@ -550,12 +550,11 @@ pub async fn list_events(
             .filter(|v| (1..=1000).contains(v))
             .ok_or_else(|| ApiError::bad_query("limit", "must be a whole number from 1 to 1000"))?,
     };
-    let rows = blocking(&state, move |c| {
+    let events::EventPage { rows, has_more } = blocking(&state, move |c| {
         let initiative = initiatives::get(c, &key)?;
         events::page(c, initiative.id, after, limit)
     })
     .await?;
-    let has_more = rows.len() as i64 == limit;
     let next_cursor = rows.last().map_or(after, |r| r.id).to_string();
     Ok(HttpResponse::Ok().json(EventPage {
         events: rows
