@@ -53,7 +53,7 @@ stop_server() {
 }
 cleanup() {
   stop_server
-  psql -q "$PG_ADMIN_URL" -c "DROP DATABASE IF EXISTS $pg_db WITH (FORCE)" >/dev/null 2>&1 || true
+  psql -q "$PG_ADMIN_URL" -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS $pg_db WITH (FORCE)" >/dev/null 2>&1 || true
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -70,10 +70,10 @@ quantiles() {
 # measure URL: one curl process, REQUESTS transfers on one connection.
 measure() {
   local url=$1 args=() i
-  for ((i = 0; i < REQUESTS; i++)); do args+=("$url"); done
+  for ((i = 0; i < REQUESTS; i++)); do args+=(-o /dev/null "$url"); done
   # One warm-up round first: the first request opens the connection.
   curl -fsS -o /dev/null -H "Authorization: Bearer $key" "$url"
-  curl -fsS -o /dev/null -w '%{time_total}\n' -H "Authorization: Bearer $key" "${args[@]}" \
+  curl -fsS -w '%{time_total}\n' -H "Authorization: Bearer $key" "${args[@]}" \
     >"$work/times"
   quantiles "$work/times"
 }
@@ -87,7 +87,7 @@ for backend in $BACKENDS; do
         db="sqlite://$work/bench.db"
         ;;
       postgres)
-        psql -q "$PG_ADMIN_URL" -c "DROP DATABASE IF EXISTS $pg_db WITH (FORCE)" >/dev/null
+        psql -q "$PG_ADMIN_URL" -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS $pg_db WITH (FORCE)" >/dev/null
         psql -q "$PG_ADMIN_URL" -c "CREATE DATABASE $pg_db" >/dev/null
         db="$pg_base/$pg_db"
         ;;
