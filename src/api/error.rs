@@ -57,6 +57,12 @@ pub enum ApiError {
     /// 409: the resource exists, or the lifecycle forbids the change.
     #[error("{0}")]
     Conflict(String),
+    /// 409: events reuse an `event_id` for a different event.
+    #[error("{detail}")]
+    EventIdConflict {
+        detail: String,
+        errors: Vec<FieldError>,
+    },
     /// 413.
     #[error("request body is larger than {limit} bytes")]
     PayloadTooLarge { limit: usize },
@@ -116,6 +122,10 @@ impl ApiError {
             ApiError::MethodNotAllowed { .. } => ("method-not-allowed", "Method not allowed"),
             ApiError::TooManyRequests { .. } => ("rate-limited", "Too many requests"),
             ApiError::Conflict(_) => ("conflict", "Conflict with the current state"),
+            ApiError::EventIdConflict { .. } => (
+                "event-id-conflict",
+                "Event id already used for another event",
+            ),
             ApiError::PayloadTooLarge { .. } => ("payload-too-large", "Request body too large"),
             ApiError::UnsupportedMediaType(_) => {
                 ("unsupported-media-type", "Unsupported content type")
@@ -132,9 +142,9 @@ impl ApiError {
     pub fn problem(&self) -> Problem {
         let (slug, title) = self.kind();
         let (detail, errors) = match self {
-            ApiError::BadRequest { detail, errors } | ApiError::Invalid { detail, errors } => {
-                (detail.clone(), errors.clone())
-            }
+            ApiError::BadRequest { detail, errors }
+            | ApiError::Invalid { detail, errors }
+            | ApiError::EventIdConflict { detail, errors } => (detail.clone(), errors.clone()),
             // Internal causes are logged, never sent.
             ApiError::Internal(_) => (
                 "the server could not complete the request; it has been logged".into(),
@@ -173,7 +183,7 @@ impl ResponseError for ApiError {
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
-            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::Conflict(_) | ApiError::EventIdConflict { .. } => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
@@ -262,6 +272,13 @@ impl From<IngestError> for ApiError {
                 );
                 ApiError::Invalid { detail, errors }
             }
+            IngestError::IdConflict(errors) => ApiError::EventIdConflict {
+                detail: format!(
+                    "{} event(s) reuse an event_id for a different event; nothing was stored",
+                    errors.len()
+                ),
+                errors,
+            },
             IngestError::Storage(e) => e.into(),
             IngestError::Closed => ApiError::Unavailable("ingest queue closed".into()),
             e @ IngestError::TimedOut(_) => ApiError::Unavailable(e.to_string()),

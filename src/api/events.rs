@@ -23,7 +23,9 @@ use crate::store::{aggregates, events, initiatives};
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EventInput {
-    /// Client-chosen id, unique per initiative: re-sending it stores nothing new.
+    /// Client-chosen id, unique per initiative: re-sending the same event under it
+    /// stores nothing new (a duplicate); a different event under a used id is refused
+    /// (409, `event-id-conflict`). `occurred_at` is compared only when given.
     pub event_id: String,
     /// `exposure`, `preorder`, `cancellation` or `response`.
     #[serde(rename = "type")]
@@ -192,9 +194,11 @@ fn parse_batch(
     }
     let mut batch = IngestBatch::new(initiative, Vec::with_capacity(raw.len()), now);
     batch.positions.clear();
+    batch.occurred_at_given.clear();
     for (i, value) in raw.iter().enumerate() {
         let prefix = format!("events[{i}]");
         let mut de = serde_json::Deserializer::from_str(value.get());
+        let mut occurred_at_given = false;
         let parsed = serde_path_to_error::deserialize::<_, EventInput>(&mut de)
             .map_err(|e| {
                 let path = e.path().to_string();
@@ -203,11 +207,15 @@ fn parse_batch(
                     &e.into_inner().to_string(),
                 ))
             })
-            .and_then(|input| input.parse(now));
+            .and_then(|input| {
+                occurred_at_given = input.occurred_at.is_some();
+                input.parse(now)
+            });
         match parsed {
             Ok(event) => {
                 batch.events.push(event);
                 batch.positions.push(i);
+                batch.occurred_at_given.push(occurred_at_given);
             }
             Err(errors) => batch
                 .rejected
@@ -220,8 +228,11 @@ fn parse_batch(
 /// Record events: exposures, pre-orders, cancellations and responses.
 ///
 /// All-or-nothing: one invalid event refuses the whole batch (422, listing every bad
-/// event by index, field and reason) and nothing is stored. A `200` means the events
-/// are committed to the database.
+/// event by index, field and reason) and nothing is stored. An `event_id` stored before,
+/// or repeated in the batch, counts as a duplicate when the event is the same field for
+/// field (`occurred_at` only when given); a different event under it refuses the batch
+/// with 409 `urn:offerlab:problem:event-id-conflict`, naming `events[i].event_id`.
+/// A `200` means the events are committed to the database.
 #[utoipa::path(
     post,
     path = "/api/v1/initiatives/{key}/events",
@@ -231,7 +242,7 @@ fn parse_batch(
     responses(
         (status = 200, body = IngestOutcome),
         (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The initiative is not running", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The initiative is not running, or an event_id is already used for a different event (`event-id-conflict`)", body = Problem, content_type = "application/problem+json"),
         (status = 413, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json"),
     )
@@ -305,32 +316,32 @@ pub async fn assign(
         &hex::encode(digest.finalize())[..32]
     ))
     .map_err(ApiError::Internal)?;
-    let outcome = state
-        .queue
-        .submit(IngestBatch::new(
-            key,
-            vec![Event {
-                event_id,
-                customer: customer.clone(),
-                occurred_at,
-                body: EventBody::Exposure {
-                    segment: segment.clone(),
-                    variant: variant.clone(),
-                },
-            }],
-            now,
-        ))
-        .await
-        .map_err(|e| match e {
-            // The one event is the assignment itself: name the request's fields.
-            crate::store::ingest::IngestError::Invalid(errors) => ApiError::invalid(FieldErrors(
-                errors
-                    .into_iter()
-                    .map(|e| FieldError::new(e.field.replace("events[0].", ""), e.reason))
-                    .collect(),
-            )),
-            other => other.into(),
-        })?;
+    let mut batch = IngestBatch::new(
+        key,
+        vec![Event {
+            event_id,
+            customer: customer.clone(),
+            occurred_at,
+            body: EventBody::Exposure {
+                segment: segment.clone(),
+                variant: variant.clone(),
+            },
+        }],
+        now,
+    );
+    // The assignment is the customer's exposure in the segment, whenever the call says
+    // it happened: a repeat with another time is still the same assignment.
+    batch.occurred_at_given = vec![false];
+    let outcome = state.queue.submit(batch).await.map_err(|e| match e {
+        // The one event is the assignment itself: name the request's fields.
+        crate::store::ingest::IngestError::Invalid(errors) => ApiError::invalid(FieldErrors(
+            errors
+                .into_iter()
+                .map(|e| FieldError::new(e.field.replace("events[0].", ""), e.reason))
+                .collect(),
+        )),
+        other => other.into(),
+    })?;
     let variant = variant.unwrap_or_else(VariantKey::implicit);
     Ok(HttpResponse::Ok().json(AssignmentView {
         customer_id: customer.to_string(),
@@ -550,12 +561,11 @@ pub async fn list_events(
             .filter(|v| (1..=1000).contains(v))
             .ok_or_else(|| ApiError::bad_query("limit", "must be a whole number from 1 to 1000"))?,
     };
-    let rows = blocking(&state, move |c| {
+    let events::EventPage { rows, has_more } = blocking(&state, move |c| {
         let initiative = initiatives::get(c, &key)?;
         events::page(c, initiative.id, after, limit)
     })
     .await?;
-    let has_more = rows.len() as i64 == limit;
     let next_cursor = rows.last().map_or(after, |r| r.id).to_string();
     Ok(HttpResponse::Ok().json(EventPage {
         events: rows

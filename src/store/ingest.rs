@@ -35,6 +35,10 @@ pub struct IngestBatch {
     pub events: Vec<Event>,
     /// Each event's index in the request (errors name it).
     pub positions: Vec<usize>,
+    /// For each event, whether its `occurred_at` counts when it is compared with an
+    /// event stored under the same `event_id`: false when the client left it out (it
+    /// defaulted to the time of receipt, so a re-send would always differ).
+    pub occurred_at_given: Vec<bool>,
     /// Problems of events that did not even parse, by request index. A request with
     /// any is refused; its parsed events are still checked, so the answer lists every
     /// bad event at once.
@@ -46,10 +50,12 @@ impl IngestBatch {
     /// A request whose events all parsed.
     pub fn new(initiative: InitiativeKey, events: Vec<Event>, received_at: DateTime<Utc>) -> Self {
         let positions = (0..events.len()).collect();
+        let occurred_at_given = vec![true; events.len()];
         Self {
             initiative,
             events,
             positions,
+            occurred_at_given,
             rejected: Vec::new(),
             received_at,
         }
@@ -61,7 +67,8 @@ impl IngestBatch {
 pub struct IngestOutcome {
     /// Events stored by this request.
     pub accepted: u64,
-    /// Events whose `event_id` was stored before (or earlier in this request): not stored again.
+    /// Events identical to one stored before under the same `event_id` (or earlier in
+    /// this request): not stored again.
     pub duplicates: u64,
 }
 
@@ -74,6 +81,9 @@ pub enum IngestError {
     NotRunning(Status),
     #[error("{} invalid event(s)", .0.len())]
     Invalid(Vec<FieldError>),
+    /// Events that reuse an `event_id` for different content, by request index.
+    #[error("{} event(s) reuse an event_id for a different event", .0.len())]
+    IdConflict(Vec<FieldError>),
     #[error(transparent)]
     Storage(#[from] StoreError),
     #[error("the ingest queue is shut down")]
@@ -188,6 +198,68 @@ impl CellDelta {
     }
 }
 
+/// What makes two events with one `event_id` the same event: every stored field but
+/// the time of receipt. Times are compared to the microsecond, what PostgreSQL keeps.
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable)]
+#[diesel(table_name = events)]
+struct EventContent {
+    event_type: String,
+    customer_id: String,
+    occurred_at: chrono::NaiveDateTime,
+    segment: Option<String>,
+    variant: Option<String>,
+    amount_cents: Option<i64>,
+    currency: Option<String>,
+    sentiment: Option<String>,
+}
+
+impl EventContent {
+    fn of(row: &NewEventRow) -> Self {
+        Self {
+            event_type: row.event_type.to_owned(),
+            customer_id: row.customer_id.clone(),
+            occurred_at: row.occurred_at,
+            segment: row.segment.clone(),
+            variant: row.variant.clone(),
+            amount_cents: row.amount_cents,
+            currency: row.currency.clone(),
+            sentiment: row.sentiment.map(str::to_owned),
+        }
+    }
+
+    /// The API names of the fields in which `new` differs from `self`; `occurred_at`
+    /// only when `compare_time`.
+    fn differences(&self, new: &EventContent, compare_time: bool) -> Vec<&'static str> {
+        use chrono::SubsecRound;
+        let mut out = Vec::new();
+        if self.event_type != new.event_type {
+            out.push("type");
+        }
+        if self.customer_id != new.customer_id {
+            out.push("customer_id");
+        }
+        if compare_time && self.occurred_at.trunc_subsecs(6) != new.occurred_at.trunc_subsecs(6) {
+            out.push("occurred_at");
+        }
+        if self.segment != new.segment {
+            out.push("segment");
+        }
+        if self.variant != new.variant {
+            out.push("variant");
+        }
+        if self.amount_cents != new.amount_cents {
+            out.push("amount_cents");
+        }
+        if self.currency != new.currency {
+            out.push("currency");
+        }
+        if self.sentiment != new.sentiment {
+            out.push("sentiment");
+        }
+        out
+    }
+}
+
 /// Work for one initiative within one group transaction.
 struct InitiativeWork {
     initiative: Initiative,
@@ -196,8 +268,8 @@ struct InitiativeWork {
     /// Customers changed by this group, to be written back.
     dirty: HashSet<String>,
     /// Event ids of this group's requests that are stored already, or are being stored
-    /// by an earlier request of the group.
-    known_ids: HashSet<String>,
+    /// by an earlier request of the group, with what is stored under them.
+    known_ids: HashMap<String, EventContent>,
     new_events: Vec<NewEventRow>,
     cells: HashMap<CellKey, CellDelta>,
     daily: HashMap<NaiveDate, (i64, i64)>,
@@ -243,7 +315,7 @@ fn ingest_group(
                         initiative,
                         customers: HashMap::new(),
                         dirty: HashSet::new(),
-                        known_ids: HashSet::new(),
+                        known_ids: HashMap::new(),
                         new_events: Vec::new(),
                         cells: HashMap::new(),
                         daily: HashMap::new(),
@@ -321,14 +393,14 @@ fn prefetch(
     customer_ids.sort_unstable();
     customer_ids.dedup();
 
-    let mut stored = HashSet::new();
+    let mut stored = HashMap::new();
     for chunk in ids.chunks(5_000) {
         stored.extend(
             events::table
-                .select(events::event_id)
+                .select((events::event_id, EventContent::as_select()))
                 .filter(events::initiative_id.eq(initiative_id))
                 .filter(events::event_id.eq_any(chunk))
-                .load::<String>(conn)?,
+                .load::<(String, EventContent)>(conn)?,
         );
     }
     let mut found = HashMap::new();
@@ -366,17 +438,45 @@ fn apply_batch(
         variants: &w.initiative.variants,
     };
     let mut overlay: HashMap<&str, CustomerState> = HashMap::new();
-    let mut batch_ids: HashSet<&str> = HashSet::new();
+    // This request's ids so far: the index and content of their first event.
+    let mut batch_ids: HashMap<&str, (usize, EventContent)> = HashMap::new();
     let mut accepted: Vec<(&Event, i64, bool)> = Vec::new();
     let mut errors: Vec<(usize, FieldError)> = batch.rejected.clone();
+    let mut conflicts: Vec<(usize, FieldError)> = Vec::new();
     let mut duplicates = 0u64;
     for (i, event) in batch.events.iter().enumerate() {
         let index = batch.positions.get(i).copied().unwrap_or(i);
         let id = event.event_id.as_str();
-        if w.known_ids.contains(id) || !batch_ids.insert(id) {
-            duplicates += 1;
+        let compare_time = batch.occurred_at_given.get(i).copied().unwrap_or(true);
+        let content = EventContent::of(&event_row(initiative_id, event, batch.received_at));
+        // A re-sent event is a duplicate only if it is the same event, field for field.
+        let earlier = match (w.known_ids.get(id), batch_ids.get(id)) {
+            (Some(stored), _) => Some((stored, "an event stored before".to_owned())),
+            (None, Some((first, in_batch))) => {
+                Some((in_batch, format!("events[{first}] of this request")))
+            }
+            (None, None) => None,
+        };
+        if let Some((before, which)) = earlier {
+            let differ = before.differences(&content, compare_time);
+            if differ.is_empty() {
+                duplicates += 1;
+            } else {
+                conflicts.push((
+                    index,
+                    FieldError::new(
+                        format!("events[{index}].event_id"),
+                        format!(
+                            "event_id '{id}' is already used by {which} that differs in {}; \
+                             re-send that event unchanged or give this one a new event_id",
+                            differ.join(", ")
+                        ),
+                    ),
+                ));
+            }
             continue;
         }
+        batch_ids.insert(id, (index, content));
         if let EventBody::Exposure { segment, .. } = &event.body
             && !known_segments.contains(segment.as_str())
         {
@@ -413,6 +513,14 @@ fn apply_batch(
             }
         }
     }
+    // A reused id is reported on its own (409): the request is not malformed, it
+    // names an event that is not the one stored.
+    if !conflicts.is_empty() {
+        conflicts.sort_by_key(|(index, _)| *index);
+        return Err(IngestError::IdConflict(
+            conflicts.into_iter().map(|(_, e)| e).collect(),
+        ));
+    }
     if !errors.is_empty() {
         errors.sort_by_key(|(index, _)| *index);
         return Err(IngestError::Invalid(
@@ -430,9 +538,10 @@ fn apply_batch(
         if *preordered_delta != 0 {
             w.daily.entry(day).or_default().1 += preordered_delta;
         }
-        w.known_ids.insert(event.event_id.to_string());
-        w.new_events
-            .push(event_row(initiative_id, event, batch.received_at));
+        let row = event_row(initiative_id, event, batch.received_at);
+        w.known_ids
+            .insert(event.event_id.to_string(), EventContent::of(&row));
+        w.new_events.push(row);
     }
     for (customer, after) in overlay {
         if let Some(before) = w.customers.get(customer).and_then(Option::as_ref) {

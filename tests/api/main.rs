@@ -15,6 +15,7 @@ mod idempotency;
 mod initiatives;
 mod multi_instance;
 mod openapi;
+mod paging;
 mod readme;
 mod recount;
 mod reports;
