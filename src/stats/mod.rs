@@ -27,11 +27,13 @@ mod bayes;
 mod beta;
 mod contingency;
 mod error;
+mod gamma;
 mod multiple;
 mod paired;
 mod planning;
 mod proportion;
 mod quadrature;
+mod rate_sequence;
 mod sampling;
 mod sequential;
 mod special;
@@ -45,6 +47,7 @@ pub use contingency::{
     ChiSquare, FisherExact, chi_square_independence, fisher_exact_2x2, srm_chi_square,
 };
 pub use error::StatsError;
+pub use gamma::{ln_beta, ln_gamma};
 pub use multiple::{Adjusted, bh_adjust, holm_adjust};
 pub use paired::{McNemarChi2, McNemarExact, mcnemar_chi2, mcnemar_exact};
 pub use planning::{
@@ -56,6 +59,7 @@ pub use proportion::{
     BinomialTest, Interval, binomial_test, clopper_pearson_interval, jeffreys_interval,
     wilson_interval,
 };
+pub use rate_sequence::{BetaBinomialMixture, RateInterval, RateVerdict, fixed_horizon_verdict};
 pub use sequential::{ConfidenceSequence, confidence_sequence, normal_mixture_rho};
 pub use two_proportions::{DiffInterval, ZTest, newcombe_interval, two_proportion_ztest};
 pub use welch::{SummaryStats, WelchTest, mean_interval, welch_t_test};
