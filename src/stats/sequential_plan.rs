@@ -427,20 +427,20 @@ fn absorb(
     further: u64,
 ) {
     let hi = *lo + mass.len() as u64; // exclusive
-    if let Some(above) = b.above_at_least {
-        if above < hi {
-            let cut = above.saturating_sub(*lo) as usize;
-            let absorbed: f64 = mass.drain(cut..).sum();
-            validated.add(absorbed, further);
-        }
+    if let Some(above) = b.above_at_least
+        && above < hi
+    {
+        let cut = above.saturating_sub(*lo) as usize;
+        let absorbed: f64 = mass.drain(cut..).sum();
+        validated.add(absorbed, further);
     }
-    if let Some(below) = b.below_at_most {
-        if below >= *lo {
-            let cut = ((below - *lo + 1) as usize).min(mass.len());
-            let absorbed: f64 = mass.drain(..cut).sum();
-            not_validated.add(absorbed, further);
-            *lo += cut as u64;
-        }
+    if let Some(below) = b.below_at_most
+        && below >= *lo
+    {
+        let cut = ((below - *lo + 1) as usize).min(mass.len());
+        let absorbed: f64 = mass.drain(..cut).sum();
+        not_validated.add(absorbed, further);
+        *lo += cut as u64;
     }
 }
 
