@@ -134,6 +134,50 @@ fn benches(c: &mut Criterion) {
     c.bench_function("prob_b_beats_a_jeffreys_quadrature", |b| {
         b.iter(|| stats::prob_b_beats_a(black_box(2_000), 50_000, 2_260, 49_800, 0.5, 0.5))
     });
+    // The anytime-valid rate test: one interval per figure of a report (hundreds per report).
+    let mixture = match stats::BetaBinomialMixture::new(CONFIDENCE, 5_000) {
+        Ok(m) => m,
+        Err(e) => panic!("mixture rejected: {e}"),
+    };
+    c.bench_function("rate_interval_n_1k", |b| {
+        b.iter(|| mixture.interval(black_box(50), black_box(1_000)))
+    });
+    c.bench_function("rate_interval_n_1m", |b| {
+        b.iter(|| mixture.interval(black_box(50_000), black_box(1_000_000)))
+    });
+    c.bench_function("rate_interval_n_10m", |b| {
+        b.iter(|| mixture.interval(black_box(500_000), black_box(10_000_000)))
+    });
+    c.bench_function("rate_decide_n_1m", |b| {
+        b.iter(|| mixture.decide(black_box(50_500), black_box(1_000_000), TARGET))
+    });
+    c.bench_function("revenue_interval_n_1m", |b| {
+        b.iter(|| {
+            stats::revenue_interval(black_box(1_000_000), 2_448_000.0, 500.0, CONFIDENCE, 5_000)
+        })
+    });
+    // Exact planning, as an API call would run it: horizon 20×N = 100,000 exposures.
+    let design = stats::SequentialDesign {
+        target: 0.05,
+        confidence: CONFIDENCE,
+        planned_exposures: 5_000,
+        look_every: 50,
+        min_exposures: 0,
+        horizon: 100_000,
+    };
+    c.bench_function("sequential_plan_5pct_x1_25_look50", |b| {
+        b.iter(|| stats::sequential_plan(black_box(&design), 0.0625))
+    });
+    c.bench_function("sequential_plan_5pct_x1_0_look50", |b| {
+        b.iter(|| stats::sequential_plan(black_box(&design), 0.05))
+    });
+    let continuous = stats::SequentialDesign {
+        look_every: 1,
+        ..design
+    };
+    c.bench_function("sequential_plan_5pct_x1_25_look1", |b| {
+        b.iter(|| stats::sequential_plan(black_box(&continuous), 0.0625))
+    });
     c.bench_function("fisher_exact_large", |b| {
         b.iter(|| stats::fisher_exact_2x2(black_box([[18_000, 5_205_800], [17_900, 10_652_200]])))
     });

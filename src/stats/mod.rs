@@ -20,8 +20,9 @@
 //! | paired binary | [`mcnemar_exact`], [`mcnemar_chi2`] |
 //! | multiple testing | [`holm_adjust`], [`bh_adjust`] |
 //! | planning | [`sample_size_one_proportion`], [`sample_size_two_proportions`], [`sample_size_cohen_h`], [`cohen_h`], [`power_one_proportion`], [`power_two_proportions_pooled`], [`power_two_proportions_unpooled`], [`power_cohen_h`] |
-//! | revenue | [`welch_t_test`], [`mean_interval`] |
-//! | anytime-valid | [`confidence_sequence`], [`normal_mixture_rho`] |
+//! | revenue | [`welch_t_test`], [`mean_interval`], [`revenue_interval`] (anytime-valid, bounded) |
+//! | anytime-valid | [`BetaBinomialMixture`] (interval, evidence, verdict), [`verdict_boundaries`], [`sequential_plan`], [`sequential_plan_from`], [`fixed_horizon_verdict`], [`confidence_sequence`], [`normal_mixture_rho`] |
+//! | special functions | [`ln_gamma`], [`ln_beta`] |
 
 mod bayes;
 mod beta;
@@ -34,8 +35,10 @@ mod planning;
 mod proportion;
 mod quadrature;
 mod rate_sequence;
+mod revenue_sequence;
 mod sampling;
 mod sequential;
+mod sequential_plan;
 mod special;
 mod two_proportions;
 mod validate;
@@ -60,6 +63,11 @@ pub use proportion::{
     wilson_interval,
 };
 pub use rate_sequence::{BetaBinomialMixture, RateInterval, RateVerdict, fixed_horizon_verdict};
+pub use revenue_sequence::{RevenueInterval, revenue_interval};
 pub use sequential::{ConfidenceSequence, confidence_sequence, normal_mixture_rho};
+pub use sequential_plan::{
+    Passage, SequentialDesign, SequentialPlan, VerdictBoundary, sequential_plan,
+    sequential_plan_from, verdict_boundaries,
+};
 pub use two_proportions::{DiffInterval, ZTest, newcombe_interval, two_proportion_ztest};
 pub use welch::{SummaryStats, WelchTest, mean_interval, welch_t_test};

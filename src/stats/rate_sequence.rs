@@ -157,12 +157,17 @@ impl BetaBinomialMixture {
 
     /// ln M(m) for validated arguments (k ≤ n ≤ 2^53, m ∈ (0, 1)).
     pub(crate) fn ln_evidence_unchecked(&self, k: u64, n: u64, m: f64) -> f64 {
-        if n == 0 {
+        self.ln_evidence_real(k as f64, n as f64, m)
+    }
+
+    /// ln M(m) for a real "success count" s ∈ [0, n] (the sum of n values in [0, 1]; see
+    /// [`super::revenue_sequence`]), m ∈ (0, 1).
+    pub(crate) fn ln_evidence_real(&self, kf: f64, nf: f64, m: f64) -> f64 {
+        if nf == 0.0 {
             return 0.0;
         }
         let m = m.max(MIN_RATE);
         let q = 1.0 - m;
-        let (kf, nf) = (k as f64, n as f64);
         let component = |c: f64| {
             let a = c * m;
             let b = c * q;
@@ -213,8 +218,9 @@ impl BetaBinomialMixture {
         let estimate = k as f64 / n as f64;
         // Mirror: the upper bound for k is 1 − the lower bound for n − k (the mixture is
         // symmetric under m ↦ 1 − m, k ↦ n − k).
-        let lower = self.lower_bound(k, n);
-        let upper = 1.0 - self.lower_bound(n - k, n);
+        let nf = n as f64;
+        let lower = self.lower_bound(k as f64, nf);
+        let upper = 1.0 - self.lower_bound((n - k) as f64, nf);
         Ok(RateInterval {
             estimate: Some(estimate),
             lower: lower.min(estimate),
@@ -222,15 +228,16 @@ impl BetaBinomialMixture {
         })
     }
 
-    /// The infimum of {m ≤ k/n : ln M(m) < ln(1/α)} (validated k ≤ n, n ≥ 1).
-    fn lower_bound(&self, k: u64, n: u64) -> f64 {
-        if k <= 1 {
-            // ln M(m) → ln c − ln(n − 1 + c) < 0 as m → 0 at k = 1, and → 0 at k = 0.
+    /// The infimum of {m ≤ k/n : ln M(m) < ln(1/α)} for a real count 0 ≤ k ≤ n, n > 0.
+    pub(crate) fn lower_bound(&self, k: f64, n: f64) -> f64 {
+        if k <= 1.0 {
+            // As m → 0, ln M(m) → ln c − ln(n − 1 + c) < 0 at k = 1, → −∞ for 0 < k < 1 and
+            // → 0 at k = 0: nothing below k/n is rejected.
             return 0.0;
         }
         let thr = self.ln_threshold;
-        let estimate = k as f64 / n as f64;
-        let f = |u: f64| self.ln_evidence_unchecked(k, n, u.exp()) - thr;
+        let estimate = k / n;
+        let f = |u: f64| self.ln_evidence_real(k, n, u.exp()) - thr;
         let u_in = estimate.ln();
         let f_in = f(u_in);
         if f_in >= 0.0 {
@@ -239,7 +246,7 @@ impl BetaBinomialMixture {
         }
         // Bracket: step down in ln m by a width that doubles.
         let u_floor = MIN_RATE.ln();
-        let mut step = (4.0 / (k as f64).sqrt()).min(1.0);
+        let mut step = (4.0 / k.sqrt()).min(1.0);
         let (mut u_hi, mut f_hi) = (u_in, f_in);
         let (u_out, f_out) = loop {
             let u = (u_hi - step).max(u_floor);

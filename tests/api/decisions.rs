@@ -55,7 +55,10 @@ fn assert_snapshot(entry: &Value, summary: &Value, report: &Value) {
     // Sequential mode: the verdict reads the anytime-valid interval.
     assert_eq!(s["mode"], "sequential");
     assert_eq!(s["interval"], report["demand"]["ci"], "{entry}");
-    assert_eq!(s["evidence_ratio"], report["demand"]["evidence_ratio"], "{entry}");
+    assert_eq!(
+        s["evidence_ratio"], report["demand"]["evidence_ratio"],
+        "{entry}"
+    );
     assert_eq!(
         s["min_exposures"],
         report["initiative"]["criteria"]["min_exposures"]
