@@ -181,6 +181,16 @@ fn key_figures(report: &Report) -> Markup {
                     charts::rate_axis_max(interval.map_or(0.0, |r| r.high).max(c.target_preorder_rate)),
                     true,
                 )))
+                @if let Some(p) = d.prob_above_target {
+                    details.bayes id="bayes-detail" {
+                        summary { "Bayesian detail" }
+                        p {
+                            "With a " (d.prior) " prior (uniform: every rate equally likely before the pilot), the posterior chance that the true rate is above the "
+                            (percent(c.target_preorder_rate)) " target is " (percent(p)) ". "
+                            "It answers a different question and ignores how often the page is read: the verdict does not use it."
+                        }
+                    }
+                }
             }
             div.figure id="fig-exposed" {
                 h3 { "Exposed customers" }

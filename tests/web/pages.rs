@@ -385,3 +385,212 @@ async fn the_demo_decision_is_in_the_log() {
     let page = demo().get("/initiatives/carbon-report").await;
     assert!(page.body.contains("No decision yet"));
 }
+
+/// A running pilot in `mode` with `n` exposed customers (two segments) of whom `k`
+/// pre-ordered.
+async fn pilot(server: &Server, key: &str, mode: &str, n: usize, k: usize) {
+    server
+        .post(
+            "/api/v1/initiatives",
+            &serde_json::json!({
+                "key": key,
+                "name": format!("Pilot {key}"),
+                "kind": "value_engineering",
+                "hypothesis": "Customers will pre-order.",
+                "owner_team": "growth",
+                "offer": {"price_cents": 1900, "currency": "EUR"},
+                "core_segments": ["smb"],
+                "mode": mode,
+                "criteria": {"target_preorder_rate": 0.05, "min_exposures": 100, "planned_exposures": 1000},
+            }),
+        )
+        .await;
+    server
+        .post(
+            &format!("/api/v1/initiatives/{key}/launch"),
+            &serde_json::json!({}),
+        )
+        .await;
+    let mut events = Vec::new();
+    for i in 0..n {
+        let customer = format!("c{i}");
+        let segment = if i % 3 == 0 { "students" } else { "smb" };
+        events.push(serde_json::json!({"event_id": format!("x{i}"), "type": "exposure", "customer_id": customer, "segment": segment}));
+        // Pre-orders spread evenly over the customers.
+        if (i * k) / n.max(1) != ((i + 1) * k) / n.max(1) {
+            events.push(serde_json::json!({"event_id": format!("p{i}"), "type": "preorder", "customer_id": customer, "amount_cents": 1900, "currency": "EUR"}));
+        }
+    }
+    for chunk in events.chunks(5_000) {
+        server
+            .post(
+                &format!("/api/v1/initiatives/{key}/events"),
+                &serde_json::json!({ "events": chunk }),
+            )
+            .await;
+    }
+}
+
+/// The text of the element with `id`, tags stripped.
+fn element_text(body: &str, id: &str) -> Option<String> {
+    let start = body.find(&format!("id=\"{id}\""))?;
+    let open_end = start + body[start..].find('>')? + 1;
+    let rest = &body[open_end..];
+    let mut depth = 0usize;
+    let mut out = String::new();
+    let mut chars = rest.char_indices();
+    while let Some((i, c)) = chars.next() {
+        if c == '<' {
+            let closing = rest[i..].starts_with("</");
+            if closing && depth == 0 {
+                return Some(out);
+            }
+            if closing {
+                depth -= 1;
+            } else if !rest[i..].split('>').next()?.ends_with('/') {
+                depth += 1;
+            }
+            for (_, c) in chars.by_ref() {
+                if c == '>' {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    None
+}
+
+#[tokio::test]
+async fn the_headline_never_contradicts_the_verdict() {
+    let server = Server::start(false);
+    for segment in ["smb", "students"] {
+        server
+            .post("/api/v1/segments", &serde_json::json!({"key": segment}))
+            .await;
+    }
+    // (mode, exposed, pre-ordered): tiny, collecting, both sides, on the target, past
+    // the plan; fixed mode before and after its single read.
+    let states: &[(&str, usize, usize)] = &[
+        ("sequential", 3, 3),
+        ("sequential", 60, 12),
+        ("sequential", 200, 40),
+        ("sequential", 200, 2),
+        ("sequential", 400, 20),
+        ("sequential", 1_000, 80),
+        ("sequential", 1_500, 30),
+        ("fixed", 300, 60),
+        ("fixed", 1_200, 120),
+        ("fixed", 1_200, 30),
+    ];
+    let mut seen = std::collections::BTreeSet::new();
+    for (i, (mode, n, k)) in states.iter().enumerate() {
+        let key = format!("g{i}");
+        pilot(&server, &key, mode, *n, *k).await;
+        let report = server
+            .json(&format!("/api/v1/initiatives/{key}/report"))
+            .await;
+        let page = server.get(&format!("/initiatives/{key}")).await;
+        page.assert_html(200);
+        let what = format!("{key} ({mode}, {k} of {n})");
+        let status = report["verdict"]["status"].as_str().unwrap();
+        seen.insert((mode.to_string(), status.to_owned()));
+        let target = 0.05;
+        let headline = match &report["demand"]["fixed_read"] {
+            Value::Null => &report["demand"],
+            read => read,
+        };
+        // The page shows the verdict's own figures.
+        assert!(
+            page.body.contains(&format!("data-verdict=\"{status}\"")),
+            "{what}"
+        );
+        let (low, high) = (
+            headline["ci"]["low"].as_f64().unwrap(),
+            headline["ci"]["high"].as_f64().unwrap(),
+        );
+        assert_eq!(
+            element_text(&page.body, "rate-interval").as_deref(),
+            Some(percent_range(low, high).as_str()),
+            "{what}"
+        );
+        // And they tell the same story as the status.
+        match status {
+            "validated" => assert!(low > target, "{what}: validated with {low}"),
+            "not_validated" => assert!(high < target, "{what}: not validated with {high}"),
+            "inconclusive" => assert!(low <= target && target <= high, "{what}"),
+            "collecting" => {}
+            other => panic!("{what}: {other}"),
+        }
+        if *mode == "sequential" {
+            let m = report["demand"]["evidence_ratio"].as_f64().unwrap();
+            let needed = report["demand"]["evidence_needed"].as_f64().unwrap();
+            let decided = matches!(status, "validated" | "not_validated");
+            if *n >= 100 {
+                assert_eq!(m >= needed, decided, "{what}: evidence {m} vs {needed}");
+            }
+            let evidence = element_text(&page.body, "evidence").unwrap_or_default();
+            assert!(
+                evidence.contains("a verdict needs 20 to 1"),
+                "{what}: {evidence}"
+            );
+        } else {
+            assert!(report["demand"]["evidence_ratio"].is_null(), "{what}");
+            if *n < 1_000 {
+                assert_eq!(
+                    status, "collecting",
+                    "{what}: fixed mode reads once, at 1,000"
+                );
+                assert!(
+                    page.body.contains("read once, when 1,000 customers"),
+                    "{what}"
+                );
+            }
+        }
+        // No competing headline: the Bayesian figure sits in its details, named with
+        // its prior.
+        let verdict_block = element_text(&page.body, "summary").unwrap_or_default();
+        assert!(!verdict_block.contains("Chance"), "{what}");
+        if page.body.contains("posterior chance") {
+            let at = page.body.find("posterior chance").unwrap();
+            let details = page.body[..at]
+                .rfind("<details class=\"bayes\"")
+                .unwrap_or(0);
+            assert!(
+                details > 0 && !page.body[details..at].contains("</details>"),
+                "{what}"
+            );
+            assert!(page.body[details..at].contains("Beta(1, 1)"), "{what}");
+        }
+        // All customers and every segment carry the same kind of interval.
+        let kind = match report["interval_method"].as_str().unwrap() {
+            "anytime_valid" => "anytime-valid interval",
+            _ => "interval",
+        };
+        assert!(
+            page.body.contains(&format!(
+                "each with its 95% {kind} (the same kind as all customers')"
+            )),
+            "{what}"
+        );
+        if *n > 1_000 {
+            assert!(
+                page.body.contains("gone past its planned 1,000 exposures"),
+                "{what}"
+            );
+        }
+    }
+    for status in ["collecting", "validated", "not_validated", "inconclusive"] {
+        assert!(
+            seen.contains(&("sequential".to_owned(), status.to_owned())),
+            "the states cover a sequential {status}: {seen:?}"
+        );
+    }
+    for status in ["collecting", "validated", "not_validated"] {
+        assert!(
+            seen.contains(&("fixed".to_owned(), status.to_owned())),
+            "the states cover a fixed {status}: {seen:?}"
+        );
+    }
+}
