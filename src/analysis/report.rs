@@ -557,6 +557,10 @@ pub fn build(
                 words::count(planned)
             ),
         },
+        interval_kind: match reading.method() {
+            IntervalMethod::AnytimeValid => "anytime-valid interval",
+            IntervalMethod::Wilson => "interval",
+        },
         confidence,
         evidence_needed: reading.evidence_needed(),
         planned_exposures: planned,

@@ -74,6 +74,8 @@ pub struct SentenceContext<'a> {
     pub name: &'a str,
     /// "95% anytime-valid interval" or "95% interval".
     pub interval_name: String,
+    /// "anytime-valid interval" or "interval".
+    pub interval_kind: &'static str,
     pub confidence: f64,
     /// 1/α in sequential mode.
     pub evidence_needed: Option<f64>,
@@ -198,9 +200,10 @@ pub fn sentence(f: &super::verdict::Finding, ctx: &SentenceContext<'_>) -> Strin
             ci,
             confidence: c,
         } => format!(
-            "Breakout: {segment}, outside the core segments, pre-ordered at {} ({} interval {}, adjusted for the number of segments), above the target.",
+            "Breakout: {segment}, outside the core segments, pre-ordered at {} ({} {} {}, adjusted for the number of segments), above the target.",
             percent(*rate),
             confidence(*c),
+            ctx.interval_kind,
             percent_range(ci.low, ci.high)
         ),
     }
