@@ -19,7 +19,7 @@ use futures_util::FutureExt as _;
 use offerlab::analysis::words::{percent, percent_range};
 use serde_json::{Value, json};
 
-use crate::helpers::{Server, demo, keys};
+use crate::helpers::{GENERATED_STATES, Server, demo, keys};
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
@@ -329,6 +329,44 @@ async fn check_pages(c: &Client, server: &Server) {
         readout(c, server, &key).await;
         assert_clean(c, origin, &key).await;
         screenshot(c, &format!("readout-{key}.png")).await;
+    }
+
+    // Generated states as well as the demo: the headline the browser shows is the
+    // verdict's own figure, and never tells another story than the verdict.
+    let generated = Server::start(false);
+    for (i, (mode, n, k)) in GENERATED_STATES.iter().enumerate() {
+        let key = generated.pilot(i, mode, *n, *k).await;
+        readout(c, &generated, &key).await;
+        assert_clean(c, &generated.address, &key).await;
+        let report = generated
+            .json(&format!("/api/v1/initiatives/{key}/report"))
+            .await;
+        let headline = match &report["demand"]["fixed_read"] {
+            Value::Null => &report["demand"],
+            read => read,
+        };
+        let (low, high) = (
+            headline["ci"]["low"].as_f64().expect("low"),
+            headline["ci"]["high"].as_f64().expect("high"),
+        );
+        let status = report["verdict"]["status"].as_str().expect("status");
+        let what = format!("{key} ({mode}, {k} of {n}): {status}");
+        match status {
+            "validated" => assert!(low > 0.05, "{what}"),
+            "not_validated" => assert!(high < 0.05, "{what}"),
+            "inconclusive" => assert!(low <= 0.05 && 0.05 <= high, "{what}"),
+            _ => {}
+        }
+        let block = text(c, ".verdict-block").await;
+        assert!(
+            !block.contains("Chance"),
+            "{what}: a competing figure in the verdict"
+        );
+        assert_eq!(
+            count(c, &format!(".verdict-block[data-verdict=\"{status}\"]")).await,
+            1,
+            "{what}"
+        );
     }
 
     // Phone width: no sideways scrolling of the page (wide charts scroll in their frame).

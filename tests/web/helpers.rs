@@ -166,7 +166,70 @@ impl Server {
         )
         .await;
     }
+    /// A running pilot `g{i}` in `mode` with `n` exposed customers (two segments) of whom
+    /// `k` pre-ordered (the first call creates the segments).
+    pub async fn pilot(&self, i: usize, mode: &str, n: usize, k: usize) -> String {
+        let key = format!("g{i}");
+        if i == 0 {
+            for segment in ["smb", "students"] {
+                self.post("/api/v1/segments", &json!({"key": segment}))
+                    .await;
+            }
+        }
+        self
+        .post(
+            "/api/v1/initiatives",
+            &json!({
+                "key": key,
+                "name": format!("Pilot {key}"),
+                "kind": "value_engineering",
+                "hypothesis": "Customers will pre-order.",
+                "owner_team": "growth",
+                "offer": {"price_cents": 1900, "currency": "EUR"},
+                "core_segments": ["smb"],
+                "mode": mode,
+                "criteria": {"target_preorder_rate": 0.05, "min_exposures": 100, "planned_exposures": 1000},
+            }),
+        )
+        .await;
+        self.post(&format!("/api/v1/initiatives/{key}/launch"), &json!({}))
+            .await;
+        let mut events = Vec::new();
+        for i in 0..n {
+            let customer = format!("c{i}");
+            let segment = if i % 3 == 0 { "students" } else { "smb" };
+            events.push(json!({"event_id": format!("x{i}"), "type": "exposure", "customer_id": customer, "segment": segment}));
+            // Pre-orders spread evenly over the customers.
+            if (i * k) / n.max(1) != ((i + 1) * k) / n.max(1) {
+                events.push(json!({"event_id": format!("p{i}"), "type": "preorder", "customer_id": customer, "amount_cents": 1900, "currency": "EUR"}));
+            }
+        }
+        for chunk in events.chunks(5_000) {
+            self.post(
+                &format!("/api/v1/initiatives/{key}/events"),
+                &json!({ "events": chunk }),
+            )
+            .await;
+        }
+        key
+    }
 }
+
+/// Pilot states the page tests render, as (mode, exposed, pre-ordered) against a 5% target,
+/// minimum 100 and planned 1,000: tiny, collecting, both sides, on the target, past the plan;
+/// fixed mode before and after its single read.
+pub const GENERATED_STATES: &[(&str, usize, usize)] = &[
+    ("sequential", 3, 3),
+    ("sequential", 60, 12),
+    ("sequential", 200, 40),
+    ("sequential", 200, 2),
+    ("sequential", 400, 20),
+    ("sequential", 1_000, 80),
+    ("sequential", 1_500, 30),
+    ("fixed", 300, 60),
+    ("fixed", 1_200, 120),
+    ("fixed", 1_200, 30),
+];
 
 /// The demo service shared by the tests of this binary.
 pub fn demo() -> &'static Server {

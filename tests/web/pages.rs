@@ -386,51 +386,6 @@ async fn the_demo_decision_is_in_the_log() {
     assert!(page.body.contains("No decision yet"));
 }
 
-/// A running pilot in `mode` with `n` exposed customers (two segments) of whom `k`
-/// pre-ordered.
-async fn pilot(server: &Server, key: &str, mode: &str, n: usize, k: usize) {
-    server
-        .post(
-            "/api/v1/initiatives",
-            &serde_json::json!({
-                "key": key,
-                "name": format!("Pilot {key}"),
-                "kind": "value_engineering",
-                "hypothesis": "Customers will pre-order.",
-                "owner_team": "growth",
-                "offer": {"price_cents": 1900, "currency": "EUR"},
-                "core_segments": ["smb"],
-                "mode": mode,
-                "criteria": {"target_preorder_rate": 0.05, "min_exposures": 100, "planned_exposures": 1000},
-            }),
-        )
-        .await;
-    server
-        .post(
-            &format!("/api/v1/initiatives/{key}/launch"),
-            &serde_json::json!({}),
-        )
-        .await;
-    let mut events = Vec::new();
-    for i in 0..n {
-        let customer = format!("c{i}");
-        let segment = if i % 3 == 0 { "students" } else { "smb" };
-        events.push(serde_json::json!({"event_id": format!("x{i}"), "type": "exposure", "customer_id": customer, "segment": segment}));
-        // Pre-orders spread evenly over the customers.
-        if (i * k) / n.max(1) != ((i + 1) * k) / n.max(1) {
-            events.push(serde_json::json!({"event_id": format!("p{i}"), "type": "preorder", "customer_id": customer, "amount_cents": 1900, "currency": "EUR"}));
-        }
-    }
-    for chunk in events.chunks(5_000) {
-        server
-            .post(
-                &format!("/api/v1/initiatives/{key}/events"),
-                &serde_json::json!({ "events": chunk }),
-            )
-            .await;
-    }
-}
-
 /// The text of the element with `id`, tags stripped.
 fn element_text(body: &str, id: &str) -> Option<String> {
     let start = body.find(&format!("id=\"{id}\""))?;
@@ -465,29 +420,10 @@ fn element_text(body: &str, id: &str) -> Option<String> {
 #[tokio::test]
 async fn the_headline_never_contradicts_the_verdict() {
     let server = Server::start(false);
-    for segment in ["smb", "students"] {
-        server
-            .post("/api/v1/segments", &serde_json::json!({"key": segment}))
-            .await;
-    }
-    // (mode, exposed, pre-ordered): tiny, collecting, both sides, on the target, past
-    // the plan; fixed mode before and after its single read.
-    let states: &[(&str, usize, usize)] = &[
-        ("sequential", 3, 3),
-        ("sequential", 60, 12),
-        ("sequential", 200, 40),
-        ("sequential", 200, 2),
-        ("sequential", 400, 20),
-        ("sequential", 1_000, 80),
-        ("sequential", 1_500, 30),
-        ("fixed", 300, 60),
-        ("fixed", 1_200, 120),
-        ("fixed", 1_200, 30),
-    ];
+    let states = crate::helpers::GENERATED_STATES;
     let mut seen = std::collections::BTreeSet::new();
     for (i, (mode, n, k)) in states.iter().enumerate() {
-        let key = format!("g{i}");
-        pilot(&server, &key, mode, *n, *k).await;
+        let key = server.pilot(i, mode, *n, *k).await;
         let report = server
             .json(&format!("/api/v1/initiatives/{key}/report"))
             .await;
