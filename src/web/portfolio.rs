@@ -13,7 +13,7 @@ use super::layout::{
 };
 use crate::analysis::VerdictStatus;
 use crate::analysis::portfolio::{Portfolio, PortfolioEntry};
-use crate::analysis::words::{count, money, percent, percent_range};
+use crate::analysis::words::{count, money, p_value, percent, percent_range};
 use crate::domain::{Status, TeamKey};
 
 /// The portfolio filter from the query string; an empty value means "all".
@@ -137,6 +137,7 @@ pub fn page(portfolio: &Portfolio, filter: &Filter, against: &BTreeSet<String>) 
                     }
                 }))
             } @else {
+                (notes(portfolio, &shown, scale))
                 (table(&shown, scale, against))
             }
         },
@@ -186,6 +187,30 @@ fn filter_form(filter: &Filter, teams: &BTreeSet<&str>) -> Markup {
     }
 }
 
+/// What the strips' scale is, and what the adjusted p-values are (and are not).
+/// The p-values are adjusted over every running pilot with a p-value, shown or not.
+fn notes(portfolio: &Portfolio, shown: &[&PortfolioEntry], scale: f64) -> Markup {
+    let adjusted = shown.iter().filter(|e| e.p_value_bh.is_some()).count();
+    let running = portfolio
+        .initiatives
+        .iter()
+        .filter(|e| e.p_value_bh.is_some())
+        .count();
+    html! {
+        ul.portfolio-notes {
+            li id="rate-scale" {
+                strong { "Scale 0–" (percent(scale)) } ": the rate strips run up to the largest upper bound or target on this page, rounded up, so small rates and their intervals stay visible. Dot: rate · bar: interval · line: target."
+            }
+            @if adjusted > 0 {
+                li id="bh-note" {
+                    strong { "Adjusted p" } ": p against the target, adjusted for the "
+                    (count(running as u64)) " running pilots (Benjamini-Hochberg): a read-once screen across the portfolio, not the verdict."
+                }
+            }
+        }
+    }
+}
+
 fn table(shown: &[&PortfolioEntry], scale: f64, against: &BTreeSet<String>) -> Markup {
     html! {
         div.table-scroll {
@@ -197,12 +222,11 @@ fn table(shown: &[&PortfolioEntry], scale: f64, against: &BTreeSet<String>) -> M
                         th scope="col" { "Verdict" }
                         th scope="col" {
                             "Pre-order rate vs target"
-                            span.th-note { "dot: rate · bar: interval · line: target · scale 0–" (percent(scale)) }
+                            span.th-note { "Scale 0–" (percent(scale)) " · adjusted p" }
                         }
                         th.num scope="col" { "Love share" }
                         th.num scope="col" { "Exposed" }
                         th.num scope="col" { "Committed revenue" }
-                        th scope="col" { "Owner team" }
                     }
                 }
                 tbody {
@@ -222,6 +246,7 @@ fn row(e: &PortfolioEntry, scale: f64, against_evidence: bool) -> Markup {
                 a.name href={ "/initiatives/" (e.key) } { (e.name) }
                 div.sub {
                     (status_badge(e.status))
+                    span.team { "Team " strong { (e.owner_team) } }
                     @if let Some(d) = e.decision {
                         span.decision { "Decision: " (decision_label(d)) }
                     }
@@ -251,6 +276,11 @@ fn row(e: &PortfolioEntry, scale: f64, against_evidence: bool) -> Markup {
                     }
                 }
                 (chart(charts::rate_strip(e.rate, e.ci, e.target_preorder_rate, scale, false)))
+                @if let Some(p) = e.p_value_bh {
+                    div.p-adjusted title="Adjusted for the running pilots (Benjamini-Hochberg)" {
+                        "Adjusted " (p_value(p))
+                    }
+                }
             }
             td.num data-label="Love share" {
                 @match e.love_share {
@@ -263,7 +293,6 @@ fn row(e: &PortfolioEntry, scale: f64, against_evidence: bool) -> Markup {
             }
             td.num data-label="Exposed" { (count(e.exposures)) }
             td.num data-label="Committed revenue" { (money(e.committed_revenue_cents, &e.currency)) }
-            td data-label="Owner team" { (e.owner_team) }
         }
     }
 }

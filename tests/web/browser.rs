@@ -16,7 +16,7 @@ use base64::Engine as _;
 use fantoccini::wd::{PrintConfiguration, PrintSize, WebDriverCompatibleCommand};
 use fantoccini::{Client, ClientBuilder, Locator};
 use futures_util::FutureExt as _;
-use offerlab::analysis::words::{percent, percent_range};
+use offerlab::analysis::words::{p_value, percent, percent_range};
 use serde_json::{Value, json};
 
 use crate::helpers::{GENERATED_STATES, Server, demo, keys};
@@ -369,41 +369,6 @@ async fn check_pages(c: &Client, server: &Server) {
         );
     }
 
-    // Phone width: no sideways scrolling of the page (wide charts scroll in their frame).
-    cdp(
-        c,
-        "Emulation.setDeviceMetricsOverride",
-        json!({"width": 390, "height": 844, "deviceScaleFactor": 1, "mobile": true}),
-    )
-    .await;
-    for (path, name) in [
-        ("/", "portfolio-phone.png"),
-        (
-            "/initiatives/team-workspaces",
-            "readout-team-workspaces-phone.png",
-        ),
-        // With a decision log entry.
-        (
-            "/initiatives/nonprofit-plan",
-            "readout-nonprofit-plan-phone.png",
-        ),
-    ] {
-        c.goto(&server.url(path)).await.expect("page");
-        let overflow = js(
-            c,
-            "return document.documentElement.scrollWidth - window.innerWidth;",
-            vec![],
-        )
-        .await;
-        assert!(
-            overflow.as_f64().expect("number") <= 1.0,
-            "{path} is wider than a phone: {overflow}"
-        );
-        assert_clean(c, origin, path).await;
-        screenshot(c, name).await;
-    }
-    cdp(c, "Emulation.clearDeviceMetricsOverride", json!({})).await;
-
     // Print on A4.
     c.goto(&server.url("/initiatives/team-workspaces"))
         .await
@@ -432,6 +397,137 @@ async fn check_pages(c: &Client, server: &Server) {
         .expect("404 page");
     assert!(text(c, "h1").await.contains("No initiative called"));
     browser_log(c).await;
+}
+
+/// The widths every page must fit: two desktops, a small laptop, a phone.
+const WIDTHS: [(u32, u32, bool); 4] = [
+    (1440, 900, false),
+    (1280, 800, false),
+    (1024, 768, false),
+    (390, 844, true),
+];
+
+/// What does not fit at the current width: the page scrolling sideways, an SVG (or a
+/// label inside it) outside its container (a horizontally scrolling box stands in for
+/// the container: then that box must fit), a badge or a card whose text overflows it.
+const FIT_PROBLEMS: &str = r#"
+const out = [];
+const de = document.documentElement;
+if (de.scrollWidth > de.clientWidth) {
+    out.push(`page: scrollWidth ${de.scrollWidth} > clientWidth ${de.clientWidth}`);
+}
+const inside = (a, b) => a.left >= b.left - 1 && a.right <= b.right + 1
+    && a.top >= b.top - 1 && a.bottom <= b.bottom + 1;
+const name = e => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '')
+    + (typeof e.className === 'string' && e.className ? '.' + e.className.trim().split(/\s+/).join('.') : '');
+const scrolls = e => /(auto|scroll)/.test(getComputedStyle(e).overflowX);
+// Every ancestor up to <body> contains the box, up to the first box that scrolls
+// sideways; that one must then fit in its own ancestors.
+const contained = (el, what) => {
+    let box = el.getBoundingClientRect();
+    for (let p = el.parentElement; p && p !== document.body; p = p.parentElement) {
+        const pb = p.getBoundingClientRect();
+        if (getComputedStyle(p).display === 'contents') continue;
+        if (scrolls(p)) { box = pb; continue; }
+        if (!inside(box, pb)) {
+            out.push(`${what}: ${JSON.stringify([box.left, box.right])} outside ${name(p)} ${JSON.stringify([pb.left, pb.right])}`);
+            return;
+        }
+    }
+};
+document.querySelectorAll('svg').forEach((svg, i) => {
+    const what = `svg ${i} ${svg.getAttribute('class') || ''}`;
+    contained(svg, what);
+    const box = svg.getBoundingClientRect();
+    svg.querySelectorAll('text').forEach(t => {
+        const r = t.getBoundingClientRect();
+        if (r.width > 0 && !inside(r, box)) {
+            out.push(`${what}: label "${t.textContent.trim()}" cut at ${JSON.stringify([r.left, r.right, r.top, r.bottom])}, chart ${JSON.stringify([box.left, box.right, box.top, box.bottom])}`);
+        }
+    });
+});
+document.querySelectorAll('.badge').forEach(b => {
+    if (b.scrollWidth > b.clientWidth) {
+        out.push(`badge "${b.textContent.trim()}": scrollWidth ${b.scrollWidth} > clientWidth ${b.clientWidth}`);
+    }
+    contained(b, `badge "${b.textContent.trim()}"`);
+});
+document.querySelectorAll('.card, .figure, .tile, .verdict-block, .decision-entry, .banner, form.filters, table.portfolio tbody tr').forEach(e => {
+    if (e.scrollWidth > e.clientWidth + 1) {
+        out.push(`${name(e)}: text overflows, scrollWidth ${e.scrollWidth} > clientWidth ${e.clientWidth}`);
+    }
+});
+// What scrolls sideways: from a laptop up nothing needs to; on a phone only a data
+// table, in its .table-scroll box (which shows that it scrolls), never a chart or the
+// portfolio.
+const narrow = window.innerWidth < 760;
+document.querySelectorAll('main *').forEach(e => {
+    if (scrolls(e) && e.scrollWidth > e.clientWidth + 1) {
+        const allowed = narrow && e.matches('.table-scroll') && !e.querySelector('table.portfolio, svg');
+        if (!allowed) {
+            out.push(`${name(e)} scrolls sideways: scrollWidth ${e.scrollWidth} > clientWidth ${e.clientWidth}`);
+        }
+    }
+});
+return out;
+"#;
+
+/// Every page of the demo at every width in [`WIDTHS`]: nothing wider than the screen,
+/// nothing cut, with a screenshot of each in `target/screenshots/`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fits_every_screen() {
+    if !browser_available() {
+        return;
+    }
+    let server = demo();
+    let driver = Driver::start().await;
+    let profile = tempfile::tempdir().expect("profile folder");
+    let client = driver.session(profile.path()).await;
+    let result = AssertUnwindSafe(check_fit(&client, server))
+        .catch_unwind()
+        .await;
+    let _ = client.close().await;
+    drop(driver);
+    if let Err(panic) = result {
+        std::panic::resume_unwind(panic);
+    }
+}
+
+async fn check_fit(c: &Client, server: &Server) {
+    let mut pages = vec![("/".to_owned(), "portfolio".to_owned())];
+    for key in keys(&server.portfolio().await) {
+        pages.push((format!("/initiatives/{key}"), format!("readout-{key}")));
+    }
+    let mut problems = Vec::new();
+    for (width, height, mobile) in WIDTHS {
+        cdp(
+            c,
+            "Emulation.setDeviceMetricsOverride",
+            json!({"width": width, "height": height, "deviceScaleFactor": 1, "mobile": mobile}),
+        )
+        .await;
+        for (path, name) in &pages {
+            c.goto(&server.url(path)).await.expect("page");
+            // Every <details> open: what it holds must fit as well.
+            js(
+                c,
+                "document.querySelectorAll('details').forEach(d => d.open = true);",
+                vec![],
+            )
+            .await;
+            let found = js(c, FIT_PROBLEMS, vec![]).await;
+            problems.extend(
+                found
+                    .as_array()
+                    .expect("problems")
+                    .iter()
+                    .map(|p| format!("{path} at {width} px: {}", p.as_str().unwrap_or("?"))),
+            );
+            screenshot(c, &format!("{name}-{width}.png")).await;
+        }
+    }
+    cdp(c, "Emulation.clearDeviceMetricsOverride", json!({})).await;
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 
 async fn portfolio(c: &Client, server: &Server) {
@@ -466,6 +562,50 @@ async fn portfolio(c: &Client, server: &Server) {
             );
         }
     }
+    // The strips' scale reaches the largest upper bound (or target) on the page, not 100%.
+    let top = api
+        .iter()
+        .filter_map(|e| e["ci"]["high"].as_f64().or(e["rate"].as_f64()))
+        .chain(
+            api.iter()
+                .filter_map(|e| e["target_preorder_rate"].as_f64()),
+        )
+        .fold(0.0, f64::max);
+    let scale = offerlab::web::charts::rate_axis_max(top);
+    assert!(
+        scale < 0.5,
+        "a scale that shows rates of a few percent: {scale}"
+    );
+    assert!(
+        text(c, "#rate-scale")
+            .await
+            .starts_with(&format!("Scale 0–{}", percent(scale))),
+        "the scale is labelled"
+    );
+    // The Benjamini-Hochberg p-values the API computes, with what they are.
+    let adjusted: Vec<(&str, f64)> = api
+        .iter()
+        .filter_map(|e| Some((e["key"].as_str()?, e["p_value_bh"].as_f64()?)))
+        .collect();
+    assert!(!adjusted.is_empty(), "the demo has running pilots");
+    assert_eq!(count(c, ".p-adjusted").await, adjusted.len());
+    for (key, p) in &adjusted {
+        assert_eq!(
+            text(
+                c,
+                &format!("table.portfolio tr[data-key=\"{key}\"] .p-adjusted")
+            )
+            .await,
+            format!("Adjusted {}", p_value(*p))
+        );
+    }
+    assert!(
+        text(c, "#bh-note").await.contains(&format!(
+            "for the {} running pilots (Benjamini-Hochberg)",
+            adjusted.len()
+        )),
+        "the adjustment is explained"
+    );
     // Rows in the portfolio's order: what needs a decision first.
     let shown = js(
         c,
