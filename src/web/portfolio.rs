@@ -203,7 +203,7 @@ fn notes(portfolio: &Portfolio, shown: &[&PortfolioEntry], scale: f64) -> Markup
             }
             @if adjusted > 0 {
                 li id="bh-note" {
-                    strong { "Adjusted p" } ": p against the target, adjusted for the "
+                    strong { "Adjusted p" } ": the one-sided p that the rate beats its target, adjusted for the "
                     (count(running as u64)) " running pilots (Benjamini-Hochberg): a read-once screen across the portfolio, not the verdict."
                 }
             }
@@ -255,7 +255,7 @@ fn row(e: &PortfolioEntry, scale: f64, against_evidence: bool) -> Markup {
                     }
                 }
             }
-            td data-label="Verdict" { (verdict_badge(e.verdict)) }
+            td.verdict data-label="Verdict" { (verdict_badge(e.verdict)) }
             td.rate data-label="Pre-order rate" {
                 @match (e.rate, e.ci) {
                     (Some(rate), Some(ci)) => {
