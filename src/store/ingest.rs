@@ -725,7 +725,53 @@ pub struct QueueOptions {
 pub struct IngestQueue {
     tx: mpsc::Sender<Job>,
     stats: Arc<IngestStats>,
+    pulse: Arc<Pulse>,
     max_wait: Duration,
+}
+
+/// Since when the writer has been working on its current unit of work (a group
+/// transaction, or one request of a group being retried alone). A waiting request uses it
+/// to tell a busy writer, which keeps finishing work, from a stalled one, stuck on a
+/// database that stopped answering: only the latter is worth a 503.
+#[derive(Debug)]
+struct Pulse {
+    epoch: Instant,
+    /// Milliseconds since `epoch` when the current work started; `IDLE` when waiting.
+    working_since: AtomicU64,
+}
+
+impl Pulse {
+    const IDLE: u64 = u64::MAX;
+
+    fn new() -> Self {
+        Self {
+            epoch: Instant::now(),
+            working_since: AtomicU64::new(Self::IDLE),
+        }
+    }
+
+    fn now(&self) -> u64 {
+        u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX - 1)
+    }
+
+    fn working(&self) {
+        self.working_since.store(self.now(), Ordering::Relaxed);
+    }
+
+    fn idle(&self) {
+        self.working_since.store(Self::IDLE, Ordering::Relaxed);
+    }
+
+    /// Whether the current unit of work has run longer than `limit`.
+    fn stalled(&self, limit: Duration) -> bool {
+        match self.working_since.load(Ordering::Relaxed) {
+            Self::IDLE => false,
+            since => {
+                let limit = u64::try_from(limit.as_millis()).unwrap_or(u64::MAX);
+                self.now().saturating_sub(since) > limit
+            }
+        }
+    }
 }
 
 /// Counters of the ingest path, for `/metrics`.
@@ -749,13 +795,16 @@ impl IngestQueue {
         let store = store.clone();
         let stats = Arc::new(IngestStats::default());
         let writer_stats = Arc::clone(&stats);
+        let pulse = Arc::new(Pulse::new());
+        let writer_pulse = Arc::clone(&pulse);
         std::thread::Builder::new()
             .name("offerlab-ingest".into())
-            .spawn(move || writer_loop(store, conn, rx, options, &writer_stats))
+            .spawn(move || writer_loop(store, conn, rx, options, &writer_stats, &writer_pulse))
             .map_err(|e| StoreError::Connection(format!("cannot start ingest writer: {e}")))?;
         Ok(Self {
             tx,
             stats,
+            pulse,
             max_wait: options.max_wait,
         })
     }
@@ -765,21 +814,32 @@ impl IngestQueue {
         &self.stats
     }
 
-    /// Queues a request and waits until it is committed (or refused), at most the
-    /// configured wait: a request the writer has not answered by then gets
-    /// [`IngestError::TimedOut`], and the writer skips it if it has not started it.
+    /// Queues a request and waits until it is committed (or refused). A busy writer is
+    /// waited for as long as it keeps finishing work; when its current work has run longer
+    /// than the configured wait (the database stopped answering), the request gets
+    /// [`IngestError::TimedOut`] and the writer skips it if it has not started it.
     pub async fn submit(&self, batch: IngestBatch) -> Result<IngestOutcome, IngestError> {
         let (reply, answer) = oneshot::channel();
-        let deadline = tokio::time::Instant::now() + self.max_wait;
-        let result = tokio::time::timeout_at(deadline, async {
+        let work = async {
             self.tx
                 .send(Job { batch, reply })
                 .await
                 .map_err(|_| IngestError::Closed)?;
             answer.await.map_err(|_| IngestError::Closed)?
-        })
-        .await
-        .unwrap_or(Err(IngestError::TimedOut(self.max_wait)));
+        };
+        tokio::pin!(work);
+        // Look at the writer's pulse a few times per wait, so a stall is noticed within
+        // about a quarter of the wait after it passes the limit.
+        let look = (self.max_wait / 4).max(Duration::from_millis(20));
+        let result = loop {
+            match tokio::time::timeout(look, &mut work).await {
+                Ok(result) => break result,
+                Err(_) if self.pulse.stalled(self.max_wait) => {
+                    break Err(IngestError::TimedOut(self.max_wait));
+                }
+                Err(_) => {}
+            }
+        };
         match &result {
             Ok(outcome) => {
                 self.stats
@@ -807,13 +867,19 @@ fn writer_loop(
     mut rx: mpsc::Receiver<Job>,
     options: QueueOptions,
     stats: &IngestStats,
+    pulse: &Pulse,
 ) {
     let mut ingestor = Ingestor::default();
     let mut link = Link {
         conn: Some(conn),
         retry_at: Instant::now(),
     };
-    while let Some(first) = rx.blocking_recv() {
+    loop {
+        pulse.idle();
+        let Some(first) = rx.blocking_recv() else {
+            break;
+        };
+        pulse.working();
         let mut total = first.batch.events.len();
         let mut jobs = vec![first];
         while total < options.max_group_events {
@@ -870,6 +936,7 @@ fn writer_loop(
                 // A failure of the group says nothing about which request caused it:
                 // retry each alone, so one bad request cannot fail its neighbours.
                 for job in jobs {
+                    pulse.working();
                     let result = match link.get(&store) {
                         None => Err(IngestError::Storage(StoreError::Connection(
                             "the database is unreachable; the ingest writer is reconnecting".into(),
