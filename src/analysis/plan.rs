@@ -16,11 +16,11 @@ use crate::stats::{self, SequentialDesign};
 
 /// How many further exposures of continuous reading (a read after every exposure) a
 /// sequential plan follows before it reads less often (see [`look_every_for`]).
-pub const CONTINUOUS_LOOKS: u64 = 200_000;
+pub const CONTINUOUS_LOOKS: u64 = 100_000;
 /// The horizon followed, as a multiple of the planned exposures.
 pub const HORIZON_PLANNED_MULTIPLE: u64 = 20;
 /// The largest horizon followed, in exposures.
-pub const MAX_HORIZON: u64 = 2_000_000;
+pub const MAX_HORIZON: u64 = 1_000_000;
 
 /// What a plan is asked for.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -70,11 +70,11 @@ pub struct Plan {
     /// Sequential mode: the share of those pilots validated within `horizon` exposures.
     pub probability_validated: Option<f64>,
     /// Sequential mode: exposures between two reads in the calculation: 1 (the report
-    /// read continuously) while the horizon is at most 200,000 exposures, else
-    /// ⌈horizon / 200,000⌉ (reading less often can only make the quantiles later).
+    /// read continuously) while the horizon is at most 100,000 exposures, else
+    /// ⌈horizon / 100,000⌉ (reading less often can only make the quantiles later).
     pub look_every: Option<u64>,
     /// Sequential mode: exposures followed, 20 × `planned_exposures` (at least 10,000,
-    /// at most 2,000,000).
+    /// at most 1,000,000).
     pub horizon: Option<u64>,
     /// Fixed mode: one-sided exact-size normal approximation: exposures so that a true
     /// rate of `minimum_rate` is declared above `target_preorder_rate` with the given
@@ -103,7 +103,7 @@ pub struct PlanError {
     pub reason: String,
 }
 
-/// The horizon a sequential plan follows: 20 × planned, within [10,000, 2,000,000].
+/// The horizon a sequential plan follows: 20 × planned, within [10,000, 1,000,000].
 pub fn horizon_for(planned_exposures: u64) -> u64 {
     planned_exposures
         .saturating_mul(HORIZON_PLANNED_MULTIPLE)

@@ -176,7 +176,10 @@ pub async fn post_plan(
         (Some(c), Some(a)) if (1.0 - c - a).abs() > 1e-9 => {
             errors.push(
                 "alpha",
-                format!("must equal 1 - confidence ({}) when both are given", 1.0 - c),
+                format!(
+                    "must equal 1 - confidence ({}) when both are given",
+                    1.0 - c
+                ),
             );
             c
         }
@@ -188,7 +191,10 @@ pub async fn post_plan(
         }
         (None, Some(a)) => {
             if Confidence::new(1.0 - a).is_err() {
-                errors.push("alpha", "must be between 0.001 and 0.2 (confidence 0.8 to 0.999)");
+                errors.push(
+                    "alpha",
+                    "must be between 0.001 and 0.2 (confidence 0.8 to 0.999)",
+                );
             }
             1.0 - a
         }
@@ -232,7 +238,7 @@ pub async fn post_plan(
         min_exposures,
         variants,
     };
-    // The sequential plan is a dynamic programme of up to 200,000 reads: off the
+    // The sequential plan is a dynamic programme of up to 100,000 reads: off the
     // async workers.
     let result = web::block(move || plan(request))
         .await?

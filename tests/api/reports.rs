@@ -374,7 +374,34 @@ async fn verdict_moves_from_collecting_to_a_decision(backend: Backend) {
             let status = r.body["verdict"]["status"].as_str().unwrap().to_owned();
             let needed = &r.body["verdict"]["additional_exposures_needed"];
             if status == "inconclusive" {
-                assert!(needed.as_u64().is_some_and(|n| n > 0), "{key}: {}", r.text);
+                // The outlook is the exact first-passage law of the verdict's rule from the
+                // current counts, at the current rate, for the verdict the rate points to.
+                let (k, n) = (
+                    r.body["demand"]["preorders"].as_u64().unwrap(),
+                    r.body["demand"]["exposures"].as_u64().unwrap(),
+                );
+                let criteria = offerlab::domain::Criteria {
+                    target_preorder_rate: offerlab::domain::OpenRate::new(0.08).unwrap(),
+                    target_love_share: None,
+                    confidence: offerlab::domain::Confidence::DEFAULT,
+                    min_exposures: 100,
+                    planned_exposures: 2000,
+                };
+                let rate = k as f64 / n as f64;
+                let design = offerlab::analysis::report::outlook_design(&criteria, rate, n);
+                let exact = stats::sequential_plan_from(&design, rate, k, n).unwrap();
+                let likely = if exact.validated.probability >= exact.not_validated.probability {
+                    exact.validated
+                } else {
+                    exact.not_validated
+                };
+                match likely.median {
+                    Some(m) => {
+                        assert!(m > 0, "{key}: {}", r.text);
+                        assert_eq!(needed, &json!(m), "{key}: {}", r.text);
+                    }
+                    None => assert!(needed.is_null(), "{key}: {}", r.text),
+                }
             } else {
                 assert!(needed.is_null());
             }
@@ -696,12 +723,12 @@ async fn sequential_plan_matches_a_simulation_of_the_rule(backend: Backend) {
                 2_000,
             );
             for (field, simulated) in [("exposures_median", median), ("exposures_p90", p90)] {
-                let simulated = simulated.unwrap_or_else(|| {
-                    panic!("{target} × {lift}: simulation has no {field}")
-                }) as f64;
-                let planned = r.body[field].as_f64().unwrap_or_else(|| {
-                    panic!("{target} × {lift}: {field} missing: {}", r.body)
-                });
+                let simulated = simulated
+                    .unwrap_or_else(|| panic!("{target} × {lift}: simulation has no {field}"))
+                    as f64;
+                let planned = r.body[field]
+                    .as_f64()
+                    .unwrap_or_else(|| panic!("{target} × {lift}: {field} missing: {}", r.body));
                 assert!(
                     (planned - simulated).abs() <= 0.1 * simulated,
                     "{target} × {lift}: {field} {planned} vs simulated {simulated}"
