@@ -68,6 +68,9 @@ pub struct CriteriaHeader {
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, ToSchema)]
 pub struct MeanRevenue {
     pub mean: Option<f64>,
+    /// Anytime-valid interval for the mean (never negative; valid for skewed amounts),
+    /// bounded by the most a customer's active pre-orders may total (10 × the highest
+    /// offer price); null without exposures or for a free offer.
     pub ci: Option<Range>,
 }
 
@@ -344,21 +347,39 @@ fn ratio(k: u64, n: u64) -> Option<f64> {
 }
 
 /// Mean and interval of revenue per exposed customer from the sums kept per cell.
-fn mean_revenue(t: &Tally, confidence: f64) -> MeanRevenue {
-    let Some(summary) = revenue_summary(t) else {
+///
+/// The interval is [`stats::revenue_interval`]: the anytime-valid beta-binomial mixture on
+/// X/B (valid at every n however often it is read, never negative, in [0, B], and valid for
+/// skewed amounts because it needs only the bound), with n = exposures, Σ X = committed
+/// cents and B = [`Initiative::max_active_cents_per_customer`], the most ingest accepts per
+/// customer. The same in both modes, at the initiative's confidence, tuned to its planned
+/// exposures. A free offer has no bound and no interval.
+fn mean_revenue(initiative: &Initiative, t: &Tally) -> MeanRevenue {
+    if t.exposures == 0 {
         return MeanRevenue {
             mean: None,
             ci: None,
         };
-    };
-    let ci = stats::mean_interval(summary, confidence)
-        .ok()
+    }
+    let mean = t.revenue_cents as f64 / t.exposures as f64;
+    let ci = initiative
+        .max_active_cents_per_customer()
+        .and_then(|bound| {
+            stats::revenue_interval(
+                t.exposures,
+                t.revenue_cents.max(0) as f64,
+                bound.get() as f64,
+                initiative.criteria.confidence.get(),
+                initiative.criteria.planned_exposures.max(1),
+            )
+            .ok()
+        })
         .map(|i| Range {
             low: i.lower,
             high: i.upper,
         });
     MeanRevenue {
-        mean: Some(summary.mean),
+        mean: Some(mean),
         ci,
     }
 }
@@ -459,7 +480,7 @@ pub fn build(
             .map(|p| p.prob_above_threshold),
         prior: PRIOR_NAME,
         committed_revenue_cents: total.revenue_cents,
-        revenue_per_exposure: mean_revenue(total, confidence),
+        revenue_per_exposure: mean_revenue(initiative, total),
     };
 
     let responses = total.responses();
@@ -484,7 +505,7 @@ pub fn build(
     let (segments, reach) = segments_and_reach(initiative, &tallies, &reading, alpha, target);
     let say_do = say_do(total);
     let variants = variants(initiative, &tallies, &reading, confidence);
-    let (price_curve, best_price) = price_curve(initiative, &tallies, &reading, confidence);
+    let (price_curve, best_price) = price_curve(initiative, &tallies, &reading);
     let funnel = Funnel {
         exposed: total.exposures,
         responded: responses,
@@ -974,7 +995,7 @@ fn variants(
                 preorders: t.preorders,
                 rate: ratio(t.preorders, t.exposures),
                 ci: reading.interval(t.preorders, t.exposures),
-                revenue_per_exposure: mean_revenue(t, confidence),
+                revenue_per_exposure: mean_revenue(initiative, t),
                 vs_first,
             }
         })
@@ -1023,7 +1044,6 @@ fn price_curve(
     initiative: &Initiative,
     tallies: &Tallies,
     reading: &RateReading,
-    confidence: f64,
 ) -> (Option<Vec<PricePoint>>, Option<BestPrice>) {
     if !initiative.variants.is_price_test() {
         return (None, None);
@@ -1045,7 +1065,7 @@ fn price_curve(
             preorders: t.preorders,
             rate: ratio(t.preorders, t.exposures),
             ci: reading.interval(t.preorders, t.exposures),
-            revenue_per_exposure: mean_revenue(t, confidence),
+            revenue_per_exposure: mean_revenue(initiative, t),
         })
         .collect();
     let arms: Vec<(u64, u64)> = by_price

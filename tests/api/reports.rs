@@ -131,14 +131,15 @@ async fn report_equals_engine_on_recomputed_counts(backend: Backend) {
     assert_eq!(d["committed_revenue_cents"], all.revenue);
     let mean = all.revenue as f64 / all.n as f64;
     close(&d["revenue_per_exposure"]["mean"], mean, "revenue mean");
-    let sd = ((all.sq - all.n as f64 * mean * mean) / (all.n as f64 - 1.0)).sqrt();
-    let mi = stats::mean_interval(stats::SummaryStats { mean, sd, n: all.n }, conf).unwrap();
+    // The anytime-valid revenue interval, bounded by 10 × the highest offer price (29 EUR).
+    let ri = stats::revenue_interval(all.n, all.revenue as f64, 29_000.0, conf, 800).unwrap();
     close_range(
         &d["revenue_per_exposure"]["ci"],
-        mi.lower,
-        mi.upper,
+        ri.lower,
+        ri.upper,
         "revenue ci",
     );
+    assert!(ri.lower >= 0.0 && ri.lower <= mean && mean <= ri.upper);
 
     // Enthusiasm.
     let e = &report["enthusiasm"];
@@ -830,6 +831,55 @@ async fn plan_rejects_bad_modes_and_inconsistent_inputs(backend: Backend) {
     assert_eq!(r.body["exposures_p90"], exact.validated.p90.unwrap());
 }
 
+async fn preorders_beyond_the_revenue_bound_are_refused(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    // Offer price 19 EUR: a customer's active pre-orders may total 190 EUR.
+    app.running_initiative("bounded", json!({})).await;
+    let r = app
+        .post_events(
+            "bounded",
+            &[
+                exposure("e1", "c1", "smb"),
+                preorder("p1", "c1", 9_500),
+                preorder("p2", "c1", 9_500),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    // One cent more is refused, and nothing of the request is stored.
+    let r = app
+        .post_events(
+            "bounded",
+            &[exposure("e2", "c2", "smb"), preorder("p3", "c1", 1)],
+        )
+        .await;
+    r.assert_problem(422, Some("events[1].amount_cents"));
+    assert!(r.text.contains("EUR 190.00"), "{}", r.text);
+    let report = app.get("/api/v1/initiatives/bounded/report").await.body;
+    assert_eq!(report["demand"]["exposures"], 1);
+    assert_eq!(report["demand"]["committed_revenue_cents"], 19_000);
+    let ri = stats::revenue_interval(1, 19_000.0, 19_000.0, 0.95, 5_000).unwrap();
+    close_range(
+        &report["demand"]["revenue_per_exposure"]["ci"],
+        ri.lower,
+        ri.upper,
+        "revenue ci",
+    );
+    // After a cancellation the customer may commit again.
+    let r = app
+        .post_events(
+            "bounded",
+            &[
+                json!({"event_id": "x1", "type": "cancellation", "customer_id": "c1"}),
+                preorder("p4", "c1", 19_000),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+}
+
 backend_tests!(
     report_equals_engine_on_recomputed_counts,
     verdict_moves_from_collecting_to_a_decision,
@@ -838,4 +888,5 @@ backend_tests!(
     plan_matches_the_engine,
     sequential_plan_matches_a_simulation_of_the_rule,
     plan_rejects_bad_modes_and_inconsistent_inputs,
+    preorders_beyond_the_revenue_bound_are_refused,
 );
