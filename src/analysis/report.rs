@@ -68,6 +68,9 @@ pub struct CriteriaHeader {
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, ToSchema)]
 pub struct MeanRevenue {
     pub mean: Option<f64>,
+    /// Anytime-valid interval for the mean (never negative; valid for skewed amounts),
+    /// bounded by the most a customer's active pre-orders may total (10 × the highest
+    /// offer price); null without exposures or for a free offer.
     pub ci: Option<Range>,
 }
 
@@ -344,21 +347,39 @@ fn ratio(k: u64, n: u64) -> Option<f64> {
 }
 
 /// Mean and interval of revenue per exposed customer from the sums kept per cell.
-fn mean_revenue(t: &Tally, confidence: f64) -> MeanRevenue {
-    let Some(summary) = revenue_summary(t) else {
+///
+/// The interval is [`stats::revenue_interval`]: the anytime-valid beta-binomial mixture on
+/// X/B (valid at every n however often it is read, never negative, in [0, B], and valid for
+/// skewed amounts because it needs only the bound), with n = exposures, Σ X = committed
+/// cents and B = [`Initiative::max_active_cents_per_customer`], the most ingest accepts per
+/// customer. The same in both modes, at the initiative's confidence, tuned to its planned
+/// exposures. A free offer has no bound and no interval.
+fn mean_revenue(initiative: &Initiative, t: &Tally) -> MeanRevenue {
+    if t.exposures == 0 {
         return MeanRevenue {
             mean: None,
             ci: None,
         };
-    };
-    let ci = stats::mean_interval(summary, confidence)
-        .ok()
+    }
+    let mean = t.revenue_cents as f64 / t.exposures as f64;
+    let ci = initiative
+        .max_active_cents_per_customer()
+        .and_then(|bound| {
+            stats::revenue_interval(
+                t.exposures,
+                t.revenue_cents.max(0) as f64,
+                bound.get() as f64,
+                initiative.criteria.confidence.get(),
+                initiative.criteria.planned_exposures.max(1),
+            )
+            .ok()
+        })
         .map(|i| Range {
             low: i.lower,
             high: i.upper,
         });
     MeanRevenue {
-        mean: Some(summary.mean),
+        mean: Some(mean),
         ci,
     }
 }
@@ -459,7 +480,7 @@ pub fn build(
             .map(|p| p.prob_above_threshold),
         prior: PRIOR_NAME,
         committed_revenue_cents: total.revenue_cents,
-        revenue_per_exposure: mean_revenue(total, confidence),
+        revenue_per_exposure: mean_revenue(initiative, total),
     };
 
     let responses = total.responses();
@@ -484,7 +505,7 @@ pub fn build(
     let (segments, reach) = segments_and_reach(initiative, &tallies, &reading, alpha, target);
     let say_do = say_do(total);
     let variants = variants(initiative, &tallies, &reading, confidence);
-    let (price_curve, best_price) = price_curve(initiative, &tallies, &reading, confidence);
+    let (price_curve, best_price) = price_curve(initiative, &tallies, &reading);
     let funnel = Funnel {
         exposed: total.exposures,
         responded: responses,
@@ -514,9 +535,9 @@ pub fn build(
         )
     });
     let unclear = preorders.is_some_and(|r| r.standing == Standing::Unclear);
-    let outlook = match (initiative.mode, demand.rate) {
-        (Mode::Sequential, Some(rate)) if unclear => {
-            outlook(&reading, rate, total.exposures, target, daily, as_of)
+    let outlook = match initiative.mode {
+        Mode::Sequential if unclear => {
+            outlook(criteria, total.preorders, total.exposures, daily, as_of)
         }
         _ => None,
     };
@@ -643,15 +664,34 @@ const PACE_DAYS: i64 = 7;
 
 /// Further exposures expected to settle an unclear rate if it stays at `rate`, and
 /// when, at the recent daily pace.
+///
+/// The exact first-passage law of the verdict's own rule ([`stats::sequential_plan_from`])
+/// from the current `k` of `n`, with `k/n` as the true rate: of the two verdicts, the one
+/// the rate points to (the one more likely within the horizon: "validated" above the
+/// target, "not validated" below it) gives the median and 90th percentile of the further
+/// exposures by which pilots like this one have it. These unconditional quantiles are
+/// upper bounds of those of "a verdict, either one", so "half reach a verdict within the
+/// median" holds. `None` when fewer than half reach it within the horizon followed
+/// ([`outlook_design`]): the rate sits on the target.
 fn outlook(
-    reading: &RateReading,
-    rate: f64,
+    criteria: &crate::domain::Criteria,
+    k: u64,
     n: u64,
-    target: f64,
     daily: &[DailyCount],
     as_of: DateTime<Utc>,
 ) -> Option<Outlook> {
-    let median = additional_exposures(reading, rate, n, target)?;
+    if n == 0 || k == 0 || k == n {
+        return None;
+    }
+    let rate = k as f64 / n as f64;
+    let design = outlook_design(criteria, rate, n);
+    let plan = stats::sequential_plan_from(&design, rate, k, n).ok()?;
+    let likely = if plan.validated.probability >= plan.not_validated.probability {
+        plan.validated
+    } else {
+        plan.not_validated
+    };
+    let median = likely.median?;
     let today = as_of.date_naive();
     let recent: i64 = daily
         .iter()
@@ -665,43 +705,46 @@ fn outlook(
         .and_then(|days| today.checked_add_days(chrono::Days::new(days as u64)));
     Some(Outlook {
         median,
-        p90: None,
+        p90: likely.p90,
         expected_by,
     })
 }
 
-/// Largest sample the "further exposures" estimate looks at.
-const MAX_PLANNED: u64 = 1_000_000_000;
+/// Most reads of the report the outlook's calculation follows.
+pub const OUTLOOK_LOOKS: u64 = 200;
+/// Bound on the outlook's horizon, in units of (further exposures) × p(1 − p): the
+/// dynamic programme's cost at a fixed number of reads grows like the horizon × p(1 − p)
+/// (a window of ±8 sd times a kernel of ±12 sd per read); this bound keeps it at a few
+/// milliseconds (BENCHMARKS.md, report latency).
+pub const OUTLOOK_WORK: f64 = 2_500.0;
 
-/// Further exposures until the rule decides, if the rate stays at `rate`: the smallest
-/// total n at which k = round(rate·n) is decided, minus the `n` already seen.
-pub fn additional_exposures(reading: &RateReading, rate: f64, n: u64, target: f64) -> Option<u64> {
-    let decided = |total: u64| {
-        let k = ((rate * total as f64).round() as u64).min(total);
-        reading.standing(k, total, target) != crate::stats::RateVerdict::Undecided
-    };
-    if (rate - target).abs() < 1e-9 {
-        return None;
+/// How the outlook is calculated: the initiative's rule (confidence, planned and minimum
+/// exposures) read every `look_every` exposures over a horizon of 4 × max(n, planned)
+/// further exposures (at least 1,000), bounded by [`OUTLOOK_WORK`] / (p(1 − p)) (52,000
+/// further exposures at p = 5%) so a report stays fast at any n; `look_every` =
+/// horizon / [`OUTLOOK_LOOKS`] (at least 1). Reading every `look_every` exposures
+/// instead of continuously rounds the quantiles up to a read (0.5% of the horizon) and
+/// can only make them later.
+pub fn outlook_design(
+    criteria: &crate::domain::Criteria,
+    rate: f64,
+    n: u64,
+) -> stats::SequentialDesign {
+    let planned = criteria.planned_exposures.max(1);
+    let budget = (OUTLOOK_WORK / (rate * (1.0 - rate)).max(1e-12)).min(1e12) as u64;
+    let horizon = n
+        .max(planned)
+        .saturating_mul(4)
+        .max(1_000)
+        .min(budget.max(1_000));
+    stats::SequentialDesign {
+        target: criteria.target_preorder_rate.get(),
+        confidence: criteria.confidence.get(),
+        planned_exposures: planned,
+        look_every: horizon.div_ceil(OUTLOOK_LOOKS).max(1),
+        min_exposures: criteria.min_exposures,
+        horizon,
     }
-    let mut high = n.max(1).saturating_mul(2);
-    while !decided(high) {
-        if high >= MAX_PLANNED {
-            return None;
-        }
-        high = high.saturating_mul(2).min(MAX_PLANNED);
-    }
-    let mut low = n.max(1);
-    // Rounding of k makes the boundary not perfectly monotone; bisection finds one
-    // crossing, which is all an estimate needs.
-    while high - low > 1 {
-        let mid = low + (high - low) / 2;
-        if decided(mid) {
-            high = mid;
-        } else {
-            low = mid;
-        }
-    }
-    Some(high.saturating_sub(n))
 }
 
 /// The one-paragraph summary: the status, the headline finding, money and say-do.
@@ -956,7 +999,7 @@ fn variants(
                 preorders: t.preorders,
                 rate: ratio(t.preorders, t.exposures),
                 ci: reading.interval(t.preorders, t.exposures),
-                revenue_per_exposure: mean_revenue(t, confidence),
+                revenue_per_exposure: mean_revenue(initiative, t),
                 vs_first,
             }
         })
@@ -1005,7 +1048,6 @@ fn price_curve(
     initiative: &Initiative,
     tallies: &Tallies,
     reading: &RateReading,
-    confidence: f64,
 ) -> (Option<Vec<PricePoint>>, Option<BestPrice>) {
     if !initiative.variants.is_price_test() {
         return (None, None);
@@ -1027,7 +1069,7 @@ fn price_curve(
             preorders: t.preorders,
             rate: ratio(t.preorders, t.exposures),
             ci: reading.interval(t.preorders, t.exposures),
-            revenue_per_exposure: mean_revenue(t, confidence),
+            revenue_per_exposure: mean_revenue(initiative, t),
         })
         .collect();
     let arms: Vec<(u64, u64)> = by_price

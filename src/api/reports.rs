@@ -13,7 +13,7 @@ use super::{AppState, blocking};
 use crate::analysis::plan::{Plan, PlanRequest, plan};
 use crate::analysis::portfolio::{self, Portfolio};
 use crate::analysis::{self, Report};
-use crate::domain::{FieldErrors, InitiativeKey};
+use crate::domain::{Confidence, Criteria, FieldErrors, InitiativeKey, Mode};
 use crate::store::{aggregates, initiatives};
 
 /// The report as the API serves it: the report, and the decision log beside it.
@@ -98,21 +98,35 @@ pub struct PortfolioView {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PlanInput {
-    /// Plan for this initiative: its target, confidence and variants are the defaults.
+    /// Plan for this initiative: its mode, target, confidence, planned and minimum
+    /// exposures and variants are the defaults.
     pub initiative: Option<String>,
+    /// `sequential` (default: the anytime-valid rule the verdict reads continuously) or
+    /// `fixed` (the classic fixed-horizon sample size, read once).
+    pub mode: Option<String>,
     /// The target pre-order rate (required without `initiative`).
     pub target_preorder_rate: Option<f64>,
     /// The smallest true pre-order rate worth detecting, above the target.
     pub minimum_rate: f64,
-    /// Significance level (default: 1 - the initiative's confidence, else 0.05).
+    /// Confidence of the verdict, 0.8 to 0.999 (default: the initiative's, else 0.95).
+    pub confidence: Option<f64>,
+    /// Deprecated: 1 − `confidence`, still accepted; given with `confidence`, the two must
+    /// agree.
     pub alpha: Option<f64>,
-    /// Power (default 0.8).
+    /// Power of the fixed-horizon figures (default 0.8).
     pub power: Option<f64>,
+    /// Planned exposures, which tune the sequential rule (default: the initiative's, else
+    /// 5,000).
+    pub planned_exposures: Option<i64>,
+    /// No verdict before this many exposures (default: the initiative's, else 100).
+    pub min_exposures: Option<i64>,
     /// Number of variants for a per-variant plan (default: the initiative's).
     pub variants: Option<u32>,
 }
 
-/// Exposures needed to tell a minimum rate worth detecting from the target.
+/// Exposures needed to tell a minimum rate worth detecting from the target: in sequential
+/// mode the exposures by which half, 80% and 90% of pilots at the minimum rate are
+/// validated by the verdict's own rule; in fixed mode the classic sample size.
 #[utoipa::path(
     post,
     path = "/api/v1/plan",
@@ -136,34 +150,74 @@ pub async fn post_plan(
         }
         None => None,
     };
+    let criteria = initiative.as_ref().map(|i| i.criteria);
+    let mut errors = FieldErrors::default();
+    let mode = match input.mode.as_deref() {
+        Some(raw) => Mode::parse(raw).unwrap_or_else(|reason| {
+            errors.push("mode", reason);
+            Mode::Sequential
+        }),
+        None => initiative.as_ref().map_or(Mode::Sequential, |i| i.mode),
+    };
     let target = input
         .target_preorder_rate
-        .or(initiative
-            .as_ref()
-            .map(|i| i.criteria.target_preorder_rate.get()))
-        .ok_or_else(|| {
-            ApiError::invalid_field(
-                "target_preorder_rate",
-                "is required unless an initiative is named",
-            )
-        })?;
-    let alpha = input
-        .alpha
-        .or(initiative
-            .as_ref()
-            .map(|i| 1.0 - i.criteria.confidence.get()))
-        .unwrap_or(0.05);
+        .or(criteria.map(|c| c.target_preorder_rate.get()));
+    match target {
+        None => errors.push(
+            "target_preorder_rate",
+            "is required unless an initiative is named",
+        ),
+        Some(t) if !(t > 0.0 && t < 1.0) => {
+            errors.push("target_preorder_rate", "must be strictly between 0 and 1");
+        }
+        Some(_) => {}
+    }
+    let confidence = match (input.confidence, input.alpha) {
+        (Some(c), Some(a)) if (1.0 - c - a).abs() > 1e-9 => {
+            errors.push(
+                "alpha",
+                format!(
+                    "must equal 1 - confidence ({}) when both are given",
+                    1.0 - c
+                ),
+            );
+            c
+        }
+        (Some(c), _) => {
+            if let Err(reason) = Confidence::new(c) {
+                errors.push("confidence", reason);
+            }
+            c
+        }
+        (None, Some(a)) => {
+            if Confidence::new(1.0 - a).is_err() {
+                errors.push(
+                    "alpha",
+                    "must be between 0.001 and 0.2 (confidence 0.8 to 0.999)",
+                );
+            }
+            1.0 - a
+        }
+        (None, None) => criteria.map_or(Confidence::DEFAULT.get(), |c| c.confidence.get()),
+    };
+    let planned = match input.planned_exposures {
+        Some(v) => Criteria::planned_exposures(v).unwrap_or_else(|reason| {
+            errors.push("planned_exposures", reason);
+            Criteria::DEFAULT_PLANNED_EXPOSURES
+        }),
+        None => criteria.map_or(Criteria::DEFAULT_PLANNED_EXPOSURES, |c| c.planned_exposures),
+    };
+    let min_exposures = match input.min_exposures {
+        Some(v) => Criteria::min_exposures(v).unwrap_or_else(|reason| {
+            errors.push("min_exposures", reason);
+            Criteria::DEFAULT_MIN_EXPOSURES
+        }),
+        None => criteria.map_or(Criteria::DEFAULT_MIN_EXPOSURES, |c| c.min_exposures),
+    };
     let variants = input.variants.or(initiative.as_ref().and_then(|i| {
         let n = i.variants.as_slice().len();
         (n >= 2).then(|| u32::try_from(n).unwrap_or(u32::MAX))
     }));
-    let mut errors = FieldErrors::default();
-    if !(target > 0.0 && target < 1.0) {
-        errors.push("target_preorder_rate", "must be strictly between 0 and 1");
-    }
-    if !(alpha > 0.0 && alpha < 0.5) {
-        errors.push("alpha", "must be strictly between 0 and 0.5");
-    }
     let power = input.power.unwrap_or(0.8);
     if !(power > 0.5 && power < 1.0) {
         errors.push("power", "must be strictly between 0.5 and 1");
@@ -171,17 +225,24 @@ pub async fn post_plan(
     if variants.is_some_and(|v| !(2..=100).contains(&v)) {
         errors.push("variants", "must be between 2 and 100");
     }
-    if !errors.is_empty() {
+    let Some(target) = target.filter(|_| errors.is_empty()) else {
         return Err(ApiError::invalid(errors));
-    }
-    let result = plan(PlanRequest {
+    };
+    let request = PlanRequest {
+        mode,
         target_preorder_rate: target,
         minimum_rate: input.minimum_rate,
-        alpha,
+        confidence,
         power,
+        planned_exposures: planned,
+        min_exposures,
         variants,
-    })
-    .map_err(|e| ApiError::invalid_field(e.field, e.reason))?;
+    };
+    // The sequential plan is a dynamic programme of up to 100,000 reads: off the
+    // async workers.
+    let result = web::block(move || plan(request))
+        .await?
+        .map_err(|e| ApiError::invalid_field(e.field, e.reason))?;
     Ok(HttpResponse::Ok().json(result))
 }
 

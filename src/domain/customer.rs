@@ -64,6 +64,8 @@ impl CustomerState {
 pub struct OfferContext<'a> {
     pub currency: Currency,
     pub variants: &'a Variants,
+    /// The most a customer's active pre-orders may total (none: a free offer).
+    pub max_active: Option<Cents>,
 }
 
 /// The effect of one accepted event on its customer.
@@ -152,10 +154,25 @@ pub fn apply(
                     format!("must be the offer's currency, {}", offer.currency),
                 ));
             }
+            next.active_cents = existing.active_cents.saturating_add(*amount);
+            if let Some(max) = offer.max_active
+                && next.active_cents > max
+            {
+                return Err((
+                    "amount_cents",
+                    format!(
+                        "must keep the customer's active pre-orders at most {} times the highest offer price, {} {} ({} {} active before this one)",
+                        super::initiative::MAX_UNITS_PER_CUSTOMER,
+                        offer.currency,
+                        major(max),
+                        offer.currency,
+                        major(existing.active_cents)
+                    ),
+                ));
+            }
             if !existing.is_preordered() {
                 preordered_delta = 1;
             }
-            next.active_cents = existing.active_cents.saturating_add(*amount);
         }
         EventBody::Cancellation => {
             if !existing.is_preordered() {
@@ -179,6 +196,12 @@ pub fn apply(
         after: next,
         preordered_delta,
     })
+}
+
+/// Cents as major units with two decimals, e.g. `190.00`.
+fn major(c: Cents) -> String {
+    let v = c.get();
+    format!("{}.{:02}", v / 100, v % 100)
 }
 
 fn resolve_variant(
@@ -220,6 +243,7 @@ mod tests {
         OfferContext {
             currency: Currency::parse("EUR").unwrap_or_else(|e| panic!("{e}")),
             variants: v,
+            max_active: Some(Cents::from_trusted(19_000)),
         }
     }
 
@@ -307,5 +331,37 @@ mod tests {
             s = after;
         }
         assert_eq!(s.sentiment, Some(Sentiment::Love));
+    }
+
+    #[test]
+    fn active_preorders_stop_at_the_bound() {
+        let v = Variants::default();
+        let c = ctx(&v);
+        let exposure = EventBody::Exposure {
+            segment: seg("smb"),
+            variant: None,
+        };
+        let Ok(Transition::Moved { after, .. }) = apply(None, &exposure, t(0), &c) else {
+            panic!("first exposure must move");
+        };
+        let pre = |cents| EventBody::Preorder {
+            amount: Cents::amount(cents).unwrap_or(Cents::ZERO),
+            currency: c.currency,
+        };
+        let Ok(Transition::Moved { after: full, .. }) = apply(Some(&after), &pre(19_000), t(1), &c)
+        else {
+            panic!("a pre-order up to the bound is accepted");
+        };
+        let refused = apply(Some(&full), &pre(1), t(2), &c);
+        assert!(
+            matches!(&refused, Err(("amount_cents", r)) if r.contains("EUR 190.00")),
+            "{refused:?}"
+        );
+        assert!(apply(Some(&after), &pre(19_001), t(1), &c).is_err());
+        let free = OfferContext {
+            max_active: None,
+            ..ctx(&v)
+        };
+        assert!(apply(Some(&full), &pre(1), t(2), &free).is_ok());
     }
 }

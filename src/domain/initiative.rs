@@ -281,6 +281,11 @@ pub enum LifecycleError {
     WrongStatus { expected: Status, actual: Status },
 }
 
+/// A customer's active pre-orders may total at most this many times the highest offer
+/// price: the bound that makes the revenue interval valid (see
+/// [`Initiative::max_active_cents_per_customer`]).
+pub const MAX_UNITS_PER_CUSTOMER: i64 = 10;
+
 /// An initiative as stored.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Initiative {
@@ -434,6 +439,27 @@ impl Initiative {
     /// SHA-256 (hex) of [`Self::pre_registration_json`].
     pub fn pre_registration_fingerprint(&self) -> String {
         hex::encode(Sha256::digest(self.pre_registration_json().as_bytes()))
+    }
+
+    /// The highest price offered: over the variants' own prices (a variant without one
+    /// is offered the initiative's price).
+    pub fn highest_price(&self) -> Cents {
+        self.variants
+            .keys()
+            .iter()
+            .map(|v| self.price_for(v))
+            .max()
+            .unwrap_or(self.price)
+    }
+
+    /// The most a customer's active pre-orders may total: [`MAX_UNITS_PER_CUSTOMER`] ×
+    /// the highest offer price (several seats or units of one offer add up). `None` for a
+    /// free offer (price 0), whose pre-orders are commitments, not revenue: only
+    /// [`super::money::MAX_CENTS`] per amount applies. This is the bound B of the revenue
+    /// interval (`stats::revenue_interval`); ingest refuses a pre-order beyond it.
+    pub fn max_active_cents_per_customer(&self) -> Option<Cents> {
+        let highest = self.highest_price().get();
+        (highest > 0).then(|| Cents::from_trusted(highest.saturating_mul(MAX_UNITS_PER_CUSTOMER)))
     }
 
     /// The price a customer in `variant` was offered.

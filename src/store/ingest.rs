@@ -436,6 +436,7 @@ fn apply_batch(
     let offer = OfferContext {
         currency: w.initiative.currency,
         variants: &w.initiative.variants,
+        max_active: w.initiative.max_active_cents_per_customer(),
     };
     let mut overlay: HashMap<&str, CustomerState> = HashMap::new();
     // This request's ids so far: the index and content of their first event.

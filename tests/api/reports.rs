@@ -131,14 +131,15 @@ async fn report_equals_engine_on_recomputed_counts(backend: Backend) {
     assert_eq!(d["committed_revenue_cents"], all.revenue);
     let mean = all.revenue as f64 / all.n as f64;
     close(&d["revenue_per_exposure"]["mean"], mean, "revenue mean");
-    let sd = ((all.sq - all.n as f64 * mean * mean) / (all.n as f64 - 1.0)).sqrt();
-    let mi = stats::mean_interval(stats::SummaryStats { mean, sd, n: all.n }, conf).unwrap();
+    // The anytime-valid revenue interval, bounded by 10 × the highest offer price (29 EUR).
+    let ri = stats::revenue_interval(all.n, all.revenue as f64, 29_000.0, conf, 800).unwrap();
     close_range(
         &d["revenue_per_exposure"]["ci"],
-        mi.lower,
-        mi.upper,
+        ri.lower,
+        ri.upper,
         "revenue ci",
     );
+    assert!(ri.lower >= 0.0 && ri.lower <= mean && mean <= ri.upper);
 
     // Enthusiasm.
     let e = &report["enthusiasm"];
@@ -374,7 +375,34 @@ async fn verdict_moves_from_collecting_to_a_decision(backend: Backend) {
             let status = r.body["verdict"]["status"].as_str().unwrap().to_owned();
             let needed = &r.body["verdict"]["additional_exposures_needed"];
             if status == "inconclusive" {
-                assert!(needed.as_u64().is_some_and(|n| n > 0), "{key}: {}", r.text);
+                // The outlook is the exact first-passage law of the verdict's rule from the
+                // current counts, at the current rate, for the verdict the rate points to.
+                let (k, n) = (
+                    r.body["demand"]["preorders"].as_u64().unwrap(),
+                    r.body["demand"]["exposures"].as_u64().unwrap(),
+                );
+                let criteria = offerlab::domain::Criteria {
+                    target_preorder_rate: offerlab::domain::OpenRate::new(0.08).unwrap(),
+                    target_love_share: None,
+                    confidence: offerlab::domain::Confidence::DEFAULT,
+                    min_exposures: 100,
+                    planned_exposures: 2000,
+                };
+                let rate = k as f64 / n as f64;
+                let design = offerlab::analysis::report::outlook_design(&criteria, rate, n);
+                let exact = stats::sequential_plan_from(&design, rate, k, n).unwrap();
+                let likely = if exact.validated.probability >= exact.not_validated.probability {
+                    exact.validated
+                } else {
+                    exact.not_validated
+                };
+                match likely.median {
+                    Some(m) => {
+                        assert!(m > 0, "{key}: {}", r.text);
+                        assert_eq!(needed, &json!(m), "{key}: {}", r.text);
+                    }
+                    None => assert!(needed.is_null(), "{key}: {}", r.text),
+                }
             } else {
                 assert!(needed.is_null());
             }
@@ -508,7 +536,7 @@ async fn plan_matches_the_engine(backend: Backend) {
     let r = app
         .post(
             "/api/v1/plan",
-            &json!({"target_preorder_rate": 0.05, "minimum_rate": 0.08, "variants": 3}),
+            &json!({"target_preorder_rate": 0.05, "minimum_rate": 0.08, "variants": 3, "mode": "fixed"}),
         )
         .await;
     assert_eq!(r.status, 200, "{}", r.text);
@@ -548,10 +576,317 @@ async fn plan_matches_the_engine(backend: Backend) {
     .assert_problem(404, None);
 }
 
+/// The verdict rule's boundaries at each n, found with `BetaBinomialMixture::decide`
+/// itself: `above[n]` is the smallest k judged "validated" at n (none: `u64::MAX`),
+/// `below[n]` one more than the largest k judged "not validated" (none: 0). Extended on
+/// demand; each n starts its scan from the previous n's boundary.
+struct DecideTable {
+    mix: stats::BetaBinomialMixture,
+    target: f64,
+    above: Vec<u64>,
+    below: Vec<u64>,
+}
+
+impl DecideTable {
+    fn new(mix: stats::BetaBinomialMixture, target: f64) -> Self {
+        Self {
+            mix,
+            target,
+            above: vec![u64::MAX],
+            below: vec![0],
+        }
+    }
+
+    fn decide(&self, k: u64, n: u64) -> stats::RateVerdict {
+        self.mix.decide(k, n, self.target).unwrap()
+    }
+
+    fn extend_to(&mut self, n_max: u64) {
+        use stats::RateVerdict::{Above, Below};
+        while (self.above.len() as u64) <= n_max {
+            let n = self.above.len() as u64;
+            let guess = |prev: u64| prev.min(n);
+            // Above: a suffix of k.
+            let mut a = match self.above[n as usize - 1] {
+                u64::MAX => ((n as f64 * self.target).floor() as u64).min(n),
+                prev => guess(prev),
+            };
+            if self.decide(a, n) == Above {
+                while a > 0 && self.decide(a - 1, n) == Above {
+                    a -= 1;
+                }
+            } else {
+                while a <= n && self.decide(a, n) != Above {
+                    a += 1;
+                }
+            }
+            self.above.push(if a > n { u64::MAX } else { a });
+            // Below: a prefix of k; b = number of k judged below.
+            let mut b = match self.below[n as usize - 1] {
+                0 => ((n as f64 * self.target).ceil() as u64).min(n) + 1,
+                prev => guess(prev),
+            };
+            // Invariant sought: decide(b - 1) == Below, decide(b) != Below.
+            while b > 0 && self.decide(b - 1, n) != Below {
+                b -= 1;
+            }
+            while b <= n && self.decide(b, n) == Below {
+                b += 1;
+            }
+            self.below.push(b);
+        }
+    }
+}
+
+/// Exposures by which half and 90% of `pilots` simulated pilots with true rate `rate`
+/// are validated: each pilot is read after every exposure from `min_exposures` on with
+/// the anytime-valid rule, up to `horizon` exposures (seeded; successes drawn as
+/// geometric gaps).
+fn simulate_validation(
+    target: f64,
+    rate: f64,
+    confidence: f64,
+    planned: u64,
+    min_exposures: u64,
+    horizon: u64,
+    pilots: usize,
+) -> (Option<u64>, Option<u64>) {
+    use rand::{RngExt, SeedableRng};
+    let mut rng = rand::rngs::StdRng::seed_from_u64(20_261_125);
+    let mut table = DecideTable::new(
+        stats::BetaBinomialMixture::new(confidence, planned).unwrap(),
+        target,
+    );
+    let ln_q = (1.0 - rate).ln();
+    let mut validated_at = Vec::new();
+    for _ in 0..pilots {
+        let (mut n, mut k) = (0_u64, 0_u64);
+        // Exposures until the next success (inclusive).
+        let gap = |rng: &mut rand::rngs::StdRng| {
+            let u: f64 = 1.0 - rng.random::<f64>();
+            (u.ln() / ln_q).floor() as u64 + 1
+        };
+        let mut next_success = gap(&mut rng);
+        'pilot: while n < horizon {
+            n += 1;
+            if n == next_success {
+                k += 1;
+                next_success = n + gap(&mut rng);
+            }
+            if n >= min_exposures {
+                table.extend_to(n);
+                if k >= table.above[n as usize] {
+                    validated_at.push(n);
+                    break 'pilot;
+                }
+                if k < table.below[n as usize] {
+                    break 'pilot;
+                }
+            }
+        }
+    }
+    validated_at.sort_unstable();
+    let quantile = |level: f64| {
+        let rank = (level * pilots as f64).ceil() as usize;
+        validated_at.get(rank.saturating_sub(1)).copied()
+    };
+    (quantile(0.5), quantile(0.9))
+}
+
+async fn sequential_plan_matches_a_simulation_of_the_rule(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let (confidence, planned, min_exposures) = (0.95, 2_000, 100);
+    for target in [0.02, 0.05, 0.2] {
+        for lift in [1.25, 2.0] {
+            let rate = target * lift;
+            let r = app
+                .post(
+                    "/api/v1/plan",
+                    &json!({"target_preorder_rate": target, "minimum_rate": rate,
+                            "confidence": confidence, "planned_exposures": planned,
+                            "min_exposures": min_exposures}),
+                )
+                .await;
+            assert_eq!(r.status, 200, "{}", r.text);
+            assert_eq!(r.body["mode"], "sequential");
+            assert_eq!(r.body["look_every"], 1);
+            assert!(r.body["exposures_needed"].is_null());
+            let horizon = r.body["horizon"].as_u64().unwrap();
+            let (median, p90) = simulate_validation(
+                target,
+                rate,
+                confidence,
+                planned,
+                min_exposures,
+                horizon,
+                2_000,
+            );
+            for (field, simulated) in [("exposures_median", median), ("exposures_p90", p90)] {
+                let simulated = simulated
+                    .unwrap_or_else(|| panic!("{target} × {lift}: simulation has no {field}"))
+                    as f64;
+                let planned = r.body[field]
+                    .as_f64()
+                    .unwrap_or_else(|| panic!("{target} × {lift}: {field} missing: {}", r.body));
+                assert!(
+                    (planned - simulated).abs() <= 0.1 * simulated,
+                    "{target} × {lift}: {field} {planned} vs simulated {simulated}"
+                );
+            }
+            let p80 = r.body["exposures_p80"].as_u64().unwrap();
+            let (m, p90) = (
+                r.body["exposures_median"].as_u64().unwrap(),
+                r.body["exposures_p90"].as_u64().unwrap(),
+            );
+            assert!(min_exposures <= m && m <= p80 && p80 <= p90, "{}", r.body);
+            assert!(r.body["probability_validated"].as_f64().unwrap() > 0.9);
+        }
+    }
+}
+
+async fn plan_rejects_bad_modes_and_inconsistent_inputs(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    app.post(
+        "/api/v1/plan",
+        &json!({"target_preorder_rate": 0.05, "minimum_rate": 0.08, "mode": "bayesian"}),
+    )
+    .await
+    .assert_problem(422, Some("mode"));
+    app.post(
+        "/api/v1/plan",
+        &json!({"target_preorder_rate": 0.05, "minimum_rate": 0.08, "confidence": 0.9, "alpha": 0.05}),
+    )
+    .await
+    .assert_problem(422, Some("alpha"));
+    app.post(
+        "/api/v1/plan",
+        &json!({"target_preorder_rate": 0.05, "minimum_rate": 0.08, "confidence": 0.5}),
+    )
+    .await
+    .assert_problem(422, Some("confidence"));
+    app.post(
+        "/api/v1/plan",
+        &json!({"target_preorder_rate": 0.05, "minimum_rate": 0.08, "planned_exposures": 0}),
+    )
+    .await
+    .assert_problem(422, Some("planned_exposures"));
+    // Consistent alpha and confidence are accepted and give the same plan.
+    let both = app
+        .post(
+            "/api/v1/plan",
+            &json!({"target_preorder_rate": 0.05, "minimum_rate": 0.08, "confidence": 0.9, "alpha": 0.1}),
+        )
+        .await;
+    assert_eq!(both.status, 200, "{}", both.text);
+    let alone = app
+        .post(
+            "/api/v1/plan",
+            &json!({"target_preorder_rate": 0.05, "minimum_rate": 0.08, "alpha": 0.1}),
+        )
+        .await;
+    assert_eq!(both.body, alone.body);
+    close(&both.body["confidence"], 0.9, "confidence");
+
+    // An initiative's mode, confidence, planned and minimum exposures are the defaults.
+    app.create_segments(&["smb"]).await;
+    app.create_initiative(
+        "fixed-one",
+        json!({"mode": "fixed", "criteria": {"target_preorder_rate": 0.05, "confidence": 0.9, "min_exposures": 200, "planned_exposures": 3000}}),
+    )
+    .await;
+    let r = app
+        .post(
+            "/api/v1/plan",
+            &json!({"initiative": "fixed-one", "minimum_rate": 0.08}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body["mode"], "fixed");
+    assert_eq!(r.body["planned_exposures"], 3000);
+    assert_eq!(r.body["min_exposures"], 200);
+    close(&r.body["confidence"], 0.9, "confidence");
+    let one = stats::sample_size_one_proportion(0.05, 0.08, 1.0 - 0.9, 0.8).unwrap();
+    assert_eq!(r.body["exposures_needed"], one.n_ceil);
+    let r = app
+        .post(
+            "/api/v1/plan",
+            &json!({"initiative": "fixed-one", "minimum_rate": 0.08, "mode": "sequential"}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let design = stats::SequentialDesign {
+        target: 0.05,
+        confidence: 0.9,
+        planned_exposures: 3000,
+        look_every: 1,
+        min_exposures: 200,
+        horizon: r.body["horizon"].as_u64().unwrap(),
+    };
+    let exact = stats::sequential_plan(&design, 0.08).unwrap();
+    assert_eq!(r.body["exposures_median"], exact.validated.median.unwrap());
+    assert_eq!(r.body["exposures_p90"], exact.validated.p90.unwrap());
+}
+
+async fn preorders_beyond_the_revenue_bound_are_refused(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    // Offer price 19 EUR: a customer's active pre-orders may total 190 EUR.
+    app.running_initiative("bounded", json!({})).await;
+    let r = app
+        .post_events(
+            "bounded",
+            &[
+                exposure("e1", "c1", "smb"),
+                preorder("p1", "c1", 9_500),
+                preorder("p2", "c1", 9_500),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    // One cent more is refused, and nothing of the request is stored.
+    let r = app
+        .post_events(
+            "bounded",
+            &[exposure("e2", "c2", "smb"), preorder("p3", "c1", 1)],
+        )
+        .await;
+    r.assert_problem(422, Some("events[1].amount_cents"));
+    assert!(r.text.contains("EUR 190.00"), "{}", r.text);
+    let report = app.get("/api/v1/initiatives/bounded/report").await.body;
+    assert_eq!(report["demand"]["exposures"], 1);
+    assert_eq!(report["demand"]["committed_revenue_cents"], 19_000);
+    let ri = stats::revenue_interval(1, 19_000.0, 19_000.0, 0.95, 5_000).unwrap();
+    close_range(
+        &report["demand"]["revenue_per_exposure"]["ci"],
+        ri.lower,
+        ri.upper,
+        "revenue ci",
+    );
+    // After a cancellation the customer may commit again.
+    let r = app
+        .post_events(
+            "bounded",
+            &[
+                json!({"event_id": "x1", "type": "cancellation", "customer_id": "c1"}),
+                preorder("p4", "c1", 19_000),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+}
+
 backend_tests!(
     report_equals_engine_on_recomputed_counts,
     verdict_moves_from_collecting_to_a_decision,
     empty_and_tiny_initiatives_give_nulls,
     portfolio_adjusts_running_p_values,
     plan_matches_the_engine,
+    sequential_plan_matches_a_simulation_of_the_rule,
+    plan_rejects_bad_modes_and_inconsistent_inputs,
+    preorders_beyond_the_revenue_bound_are_refused,
 );
