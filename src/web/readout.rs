@@ -225,6 +225,8 @@ fn key_figures(report: &Report) -> Markup {
                 p.note {
                     @if let Some(r) = d.revenue_per_exposure.ci {
                         (cents(r.low.max(0.0), &i.currency)) " to " (cents(r.high, &i.currency)) " (" (confidence(c.confidence)) " interval)"
+                    } @else if i.price_cents == 0 {
+                        "A free offer: no money is committed"
                     } @else {
                         "No interval yet"
                     }
