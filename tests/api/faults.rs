@@ -144,13 +144,15 @@ impl OwnPostgres {
             .unwrap_or_default()
             .trim()
             .to_owned();
+        // The postmaster first: once stopped it forks no new backend, so the children
+        // listed next are all there are (a backend forked between a listing and the
+        // postmaster's stop would keep answering). A backend may exit between pgrep and
+        // kill (a closed connection), so each child is signalled on its own, best effort.
+        run(Command::new("kill").arg(format!("-{signal}")).arg(&pid))?;
         let children = Command::new("pgrep")
             .args(["-P", &pid])
             .output()
             .map_err(|e| format!("pgrep: {e}"))?;
-        // The postmaster must get the signal; a backend may exit between pgrep and kill
-        // (a closed connection), so each child is signalled on its own, best effort.
-        run(Command::new("kill").arg(format!("-{signal}")).arg(&pid))?;
         for child in String::from_utf8_lossy(&children.stdout).split_whitespace() {
             let _ = run(Command::new("kill").arg(format!("-{signal}")).arg(child));
         }
