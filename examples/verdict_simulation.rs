@@ -9,8 +9,8 @@
 use offerlab::stats::{
     self, BetaBinomialMixture, RateVerdict, SequentialDesign, StatsError, VerdictBoundary,
 };
+use rand::SeedableRng;
 use rand::rngs::StdRng;
-use rand::{RngExt, SeedableRng};
 
 const LOOK: u64 = 50;
 const HORIZON: u64 = 20_000;
@@ -68,19 +68,6 @@ fn boundaries(
         });
     }
     Ok(out)
-}
-
-fn cdf_table(n: u64, p: f64) -> Vec<f64> {
-    let q = 1.0 - p;
-    let mut pmf = q.powf(n as f64);
-    let mut acc = 0.0;
-    let mut table = Vec::with_capacity(n as usize + 1);
-    for k in 0..=n {
-        acc += pmf;
-        table.push(acc);
-        pmf *= (n - k) as f64 / (k + 1) as f64 * p / q;
-    }
-    table
 }
 
 fn first_verdict(walk: &[u64], bounds: &[VerdictBoundary]) -> (RateVerdict, u64) {
@@ -181,7 +168,7 @@ fn main() -> Result<(), StatsError> {
         ];
         for mult in MULTIPLIERS {
             let p = t * mult;
-            let step = cdf_table(LOOK, p);
+            let step = stats::BinomialSampler::new(LOOK, p);
             let mut tallies: Vec<Tally> = rules
                 .iter()
                 .map(|_| Tally {
@@ -193,8 +180,7 @@ fn main() -> Result<(), StatsError> {
             for _ in 0..pilots {
                 let mut k = 0;
                 for slot in walk.iter_mut() {
-                    let u: f64 = rng.random();
-                    k += step.partition_point(|&c| c <= u).min(step.len() - 1) as u64;
+                    k += step.draw(&mut rng);
                     *slot = k;
                 }
                 for ((_, bounds), tally) in rules.iter().zip(tallies.iter_mut()) {

@@ -270,34 +270,15 @@ fn incremental_boundaries_equal_direct_ones() -> Result<(), StatsError> {
     Ok(())
 }
 
-/// Cumulative distribution table of Bin(n, p), for exact sampling by inversion.
-fn binomial_cdf_table(n: u64, p: f64) -> Vec<f64> {
-    let q = 1.0 - p;
-    let mut pmf = q.powf(n as f64);
-    let mut acc = 0.0;
-    let mut table = Vec::with_capacity(n as usize + 1);
-    for k in 0..=n {
-        acc += pmf;
-        table.push(acc);
-        pmf *= (n - k) as f64 / (k + 1) as f64 * p / q;
-    }
-    table
-}
-
-fn draw(table: &[f64], rng: &mut StdRng) -> u64 {
-    let u: f64 = rng.random();
-    table.partition_point(|&c| c <= u).min(table.len() - 1) as u64
-}
-
 /// First verdict of one simulated pilot against precomputed boundaries: (verdict, exposures).
 fn simulate_pilot(
     boundaries: &[VerdictBoundary],
-    step: &[f64],
+    step: &stats::BinomialSampler,
     rng: &mut StdRng,
 ) -> (RateVerdict, u64) {
     let mut k = 0;
     for b in boundaries {
-        k += draw(step, rng);
+        k += step.draw(rng);
         if b.above_at_least.is_some_and(|a| k >= a) {
             return (RateVerdict::Above, b.n);
         }
@@ -338,7 +319,7 @@ fn planning_matches_monte_carlo() -> Result<(), StatsError> {
             let mix = BetaBinomialMixture::new(0.95, 5_000)?;
             let looks: Vec<u64> = (1..=design.horizon / LOOK).map(|j| j * LOOK).collect();
             let bounds = stats::verdict_boundaries(&mix, t, &looks)?;
-            let step = binomial_cdf_table(LOOK, p);
+            let step = stats::BinomialSampler::new(LOOK, p);
             let mut times = Vec::new();
             for _ in 0..PILOTS {
                 if let (RateVerdict::Above, n) = simulate_pilot(&bounds, &step, &mut rng) {
@@ -409,11 +390,11 @@ fn planning_from_a_state() -> Result<(), StatsError> {
 }
 
 /// Walks of `looks.len()` blocks of `LOOK_STEP` exposures: the cumulative k at each look.
-fn walk(step: &[f64], looks: usize, rng: &mut StdRng) -> Vec<u64> {
+fn walk(step: &stats::BinomialSampler, looks: usize, rng: &mut StdRng) -> Vec<u64> {
     let mut k = 0;
     (0..looks)
         .map(|_| {
-            k += draw(step, rng);
+            k += step.draw(rng);
             k
         })
         .collect()
@@ -457,7 +438,7 @@ fn sequential_rule_false_verdicts_and_speed() -> Result<(), StatsError> {
         let mults: &[f64] = if t == 0.05 { &[1.0, 1.5] } else { &[1.0] };
         for &mult in mults {
             let p = t * mult;
-            let step = binomial_cdf_table(LOOK, p);
+            let step = stats::BinomialSampler::new(LOOK, p);
             let (mut above, mut below) = (Vec::new(), 0_usize);
             for _ in 0..PILOTS {
                 match first_crossing(&walk(&step, looks.len(), &mut rng), &bounds) {
@@ -514,7 +495,7 @@ fn fixed_mode_read_at_every_look_equals_read_once() -> Result<(), StatsError> {
     let looks = (HORIZON / LOOK) as usize;
     let mut rng = StdRng::seed_from_u64(1_927);
     for t in [0.02, 0.05, 0.2] {
-        let step = binomial_cdf_table(LOOK, t);
+        let step = stats::BinomialSampler::new(LOOK, t);
         let (mut once, mut every, mut rereads) = (0_u32, 0_u32, 0_u32);
         for _ in 0..PILOTS {
             let w = walk(&step, looks, &mut rng);

@@ -4,29 +4,8 @@
 //! whole file runs in a few seconds in a debug build (`cargo test --test stats_simulation`).
 
 use offerlab::stats;
+use rand::SeedableRng;
 use rand::rngs::StdRng;
-use rand::{RngExt, SeedableRng};
-
-/// Cumulative distribution table of Bin(n, p), for exact sampling by inversion.
-fn binomial_cdf_table(n: u64, p: f64) -> Vec<f64> {
-    let q = 1.0 - p;
-    let mut pmf = q.powf(n as f64);
-    let mut acc = 0.0;
-    let mut table = Vec::with_capacity(n as usize + 1);
-    for k in 0..=n {
-        acc += pmf;
-        table.push(acc);
-        pmf *= (n - k) as f64 / (k + 1) as f64 * p / q;
-    }
-    table
-}
-
-/// One Bin(n, p) draw from its CDF table.
-fn draw(table: &[f64], rng: &mut StdRng) -> u64 {
-    let u: f64 = rng.random();
-    let k = table.partition_point(|&c| c <= u);
-    k.min(table.len() - 1) as u64
-}
 
 /// Exact coverage Σ_k P(X = k)·[lower_k ≤ p ≤ upper_k] of the Wilson interval.
 fn exact_wilson_coverage(n: u64, p: f64, confidence: f64) -> Result<f64, stats::StatsError> {
@@ -59,10 +38,10 @@ fn wilson_coverage_is_nominal() -> Result<(), stats::StatsError> {
     let mut cells = Vec::new();
     for n in [50_u64, 200, 1000] {
         for p in [0.05, 0.1, 0.3, 0.5] {
-            let table = binomial_cdf_table(n, p);
+            let table = stats::BinomialSampler::new(n, p);
             let mut covered = 0_u32;
             for _ in 0..REPS {
-                let k = draw(&table, &mut rng);
+                let k = table.draw(&mut rng);
                 let w = stats::wilson_interval(k, n, CONFIDENCE)?;
                 if w.lower <= p && p <= w.upper {
                     covered += 1;
@@ -109,7 +88,7 @@ fn anytime_valid_rule_controls_peeking() -> Result<(), stats::StatsError> {
     const CONFIDENCE: f64 = 0.95;
     let alpha = 1.0 - CONFIDENCE;
     let rho = stats::normal_mixture_rho(HORIZON as f64 / 4.0, CONFIDENCE)?;
-    let block = binomial_cdf_table(STEP, TARGET);
+    let block = stats::BinomialSampler::new(STEP, TARGET);
     let mut rng = StdRng::seed_from_u64(7_2021);
     let mut cs_false = 0_u32;
     let mut wilson_false = 0_u32;
@@ -117,7 +96,7 @@ fn anytime_valid_rule_controls_peeking() -> Result<(), stats::StatsError> {
         let (mut k, mut n) = (0_u64, 0_u64);
         let (mut cs_hit, mut wilson_hit) = (false, false);
         while n < HORIZON {
-            k += draw(&block, &mut rng);
+            k += block.draw(&mut rng);
             n += STEP;
             if !cs_hit && stats::confidence_sequence(k, n, CONFIDENCE, 0.25, rho)?.lower > TARGET {
                 cs_hit = true;
@@ -208,10 +187,10 @@ fn clopper_pearson_is_conservative() -> Result<(), stats::StatsError> {
     const REPS: u32 = 5_000;
     let mut rng = StdRng::seed_from_u64(1934);
     for (n, p) in [(20_u64, 0.1), (40, 0.3), (100, 0.02)] {
-        let table = binomial_cdf_table(n, p);
+        let table = stats::BinomialSampler::new(n, p);
         let mut covered = 0_u32;
         for _ in 0..REPS {
-            let k = draw(&table, &mut rng);
+            let k = table.draw(&mut rng);
             let ci = stats::clopper_pearson_interval(k, n, 0.95)?;
             covered += u32::from(ci.lower <= p && p <= ci.upper);
         }

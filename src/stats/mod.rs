@@ -37,6 +37,7 @@ mod quadrature;
 mod rate_sequence;
 mod revenue_sequence;
 mod sampling;
+pub use sampling::BinomialSampler;
 mod sequential;
 mod sequential_plan;
 mod special;

@@ -53,3 +53,38 @@ pub(crate) fn beta_variate<R: Rng + ?Sized>(a: f64, b: f64, rng: &mut R) -> f64 
         1.0 / (1.0 + d.exp())
     }
 }
+
+/// Exact Binomial(n, p) variates by inversion of a precomputed CDF table: built once per
+/// (n, p), each draw is one uniform and a binary search. Meant for simulations that draw
+/// the same step many times (a pilot's exposures between two looks).
+///
+/// The table is built by the pmf recurrence `P(k+1) = P(k)·(n−k)/(k+1)·p/(1−p)` from
+/// `P(0) = (1−p)^n` (for the small n of a look step, where `(1−p)^n` does not underflow).
+#[derive(Debug, Clone)]
+pub struct BinomialSampler {
+    cdf: Vec<f64>,
+}
+
+impl BinomialSampler {
+    /// The sampler of Bin(n, p), p in (0, 1).
+    pub fn new(n: u64, p: f64) -> Self {
+        let q = 1.0 - p;
+        let mut pmf = q.powf(n as f64);
+        let mut acc = 0.0;
+        let mut cdf = Vec::with_capacity(usize::try_from(n).unwrap_or(0).saturating_add(1));
+        for k in 0..=n {
+            acc += pmf;
+            cdf.push(acc);
+            pmf *= (n - k) as f64 / (k + 1) as f64 * p / q;
+        }
+        Self { cdf }
+    }
+
+    /// One draw: the smallest k with CDF(k) > u for a uniform u (n when rounding leaves
+    /// the last entry just below u).
+    pub fn draw<R: Rng + ?Sized>(&self, rng: &mut R) -> u64 {
+        let u: f64 = rng.random();
+        let k = self.cdf.partition_point(|&c| c <= u);
+        k.min(self.cdf.len().saturating_sub(1)) as u64
+    }
+}
