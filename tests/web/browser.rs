@@ -288,8 +288,11 @@ async fn screenshot(c: &Client, name: &str) -> PathBuf {
     path
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn pages_in_headless_chromium() {
+/// Runs `check` in a fresh Chromium session on the demo service, closing the browser
+/// whether the check passes or panics (then the panic is resumed).
+async fn in_browser(
+    check: for<'a> fn(&'a Client, &'a Server) -> futures_util::future::BoxFuture<'a, ()>,
+) {
     if !browser_available() {
         return;
     }
@@ -297,7 +300,7 @@ async fn pages_in_headless_chromium() {
     let driver = Driver::start().await;
     let profile = tempfile::tempdir().expect("profile folder");
     let client = driver.session(profile.path()).await;
-    let result = AssertUnwindSafe(check_pages(&client, server))
+    let result = AssertUnwindSafe(check(&client, server))
         .catch_unwind()
         .await;
     let _ = client.close().await;
@@ -305,6 +308,11 @@ async fn pages_in_headless_chromium() {
     if let Err(panic) = result {
         std::panic::resume_unwind(panic);
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_in_headless_chromium() {
+    in_browser(|c, s| Box::pin(check_pages(c, s))).await;
 }
 
 async fn check_pages(c: &Client, server: &Server) {
@@ -476,21 +484,7 @@ return out;
 /// nothing cut, with a screenshot of each in `target/screenshots/`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fits_every_screen() {
-    if !browser_available() {
-        return;
-    }
-    let server = demo();
-    let driver = Driver::start().await;
-    let profile = tempfile::tempdir().expect("profile folder");
-    let client = driver.session(profile.path()).await;
-    let result = AssertUnwindSafe(check_fit(&client, server))
-        .catch_unwind()
-        .await;
-    let _ = client.close().await;
-    drop(driver);
-    if let Err(panic) = result {
-        std::panic::resume_unwind(panic);
-    }
+    in_browser(|c, s| Box::pin(check_fit(c, s))).await;
 }
 
 async fn check_fit(c: &Client, server: &Server) {
