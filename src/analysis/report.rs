@@ -537,7 +537,13 @@ pub fn build(
     let unclear = preorders.is_some_and(|r| r.standing == Standing::Unclear);
     let outlook = match initiative.mode {
         Mode::Sequential if unclear => {
-            outlook(criteria, total.preorders, total.exposures, daily, as_of)
+            outlook(criteria, total.preorders, total.exposures, daily, as_of).map(|o| Outlook {
+                // Only a running pilot gets more exposures: no date for the others.
+                expected_by: o
+                    .expected_by
+                    .filter(|_| initiative.status == Status::Running),
+                ..o
+            })
         }
         _ => None,
     };

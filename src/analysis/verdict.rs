@@ -195,7 +195,8 @@ pub fn decide(inputs: &Inputs) -> (VerdictStatus, Vec<Finding>) {
     let collecting = before_minimum || before_read || inputs.preorders.is_none();
 
     let preorder = inputs.preorders.map_or(Standing::Unclear, |r| r.standing);
-    if let Some(read) = inputs.preorders {
+    // With nobody exposed yet, the minimum's finding already says it all.
+    if let Some(read) = inputs.preorders.filter(|r| r.trials > 0 || !collecting) {
         findings.push(Finding::Preorders {
             read,
             target: inputs.target,

@@ -94,6 +94,11 @@ fn standing_word(s: super::verdict::Standing) -> &'static str {
 /// ", evidence 34 to 1 against a rate at the target; a verdict needs 20 to 1".
 fn evidence_clause(read: &super::verdict::RateRead, ctx: &SentenceContext<'_>) -> String {
     match (read.evidence_ratio, ctx.evidence_needed) {
+        (Some(m), Some(needed)) if m < 1.0 => format!(
+            ": the data fit a rate at the target better than the alternatives (evidence {} against it); a verdict needs {}",
+            odds(m),
+            odds(needed)
+        ),
         (Some(m), Some(needed)) => format!(
             ": evidence {} against a rate at the target; a verdict needs {}",
             odds(m),
