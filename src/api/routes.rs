@@ -40,6 +40,9 @@ pub enum Rule {
     OwnerAndBodyTeam,
     /// A leadership page: a signed-in session, unless the dashboard is public.
     Page,
+    /// A page for admins only: a signed-in admin session, even when the dashboard is
+    /// public.
+    AdminPage,
     /// A page anyone may open (the sign-in form, the stylesheet). Form posts to it are
     /// still held to the same-origin check.
     OpenPage,
@@ -196,7 +199,7 @@ fn other_method(req: &HttpRequest, allow: String) -> Result<HttpResponse, ApiErr
 
 /// Every route under `/api/v1` and the health and metrics endpoints.
 pub fn declare_api(r: &mut impl Register) {
-    use super::{decisions, events, health, initiatives, keys, metrics, reports, segments};
+    use super::{audit, decisions, events, health, initiatives, keys, metrics, reports, segments};
     use Rule::*;
     let (get, post, patch, delete) = (Method::GET, Method::POST, Method::PATCH, Method::DELETE);
 
@@ -292,7 +295,8 @@ pub fn declare_api(r: &mut impl Register) {
     r.add(post.clone(), "/api/v1/plan", Read, reports::post_plan);
 
     r.add(post, "/api/v1/keys", Admin, keys::create_key);
-    r.add(get, "/api/v1/keys", Admin, keys::list_keys);
+    r.add(get.clone(), "/api/v1/keys", Admin, keys::list_keys);
+    r.add(get, "/api/v1/audit", Admin, audit::list_audit);
     r.add(delete, "/api/v1/keys/{id}", Admin, keys::revoke_key);
 }
 
