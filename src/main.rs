@@ -314,8 +314,14 @@ fn main() -> anyhow::Result<()> {
                     let (label, role, team) =
                         offerlab::api::keys::parse_key_request(&label, &role, team.as_deref())
                             .map_err(|e| anyhow::anyhow!("{}", describe(&e)))?;
-                    let created =
-                        store::keys::create(&mut conn, &cli_actor(), &label, role, team, chrono::Utc::now())?;
+                    let created = store::keys::create(
+                        &mut conn,
+                        &cli_actor(),
+                        &label,
+                        role,
+                        team,
+                        chrono::Utc::now(),
+                    )?;
                     println!(
                         "created key {} ({}, {}{}); it is shown once, store it now:",
                         created.key.id,

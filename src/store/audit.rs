@@ -102,11 +102,7 @@ fn from_row(r: Row) -> Result<AuditRecord, StoreError> {
 }
 
 /// Up to `limit` entries matching `filter`, newest first.
-pub fn page(
-    conn: &mut DbConn,
-    filter: &AuditFilter,
-    limit: i64,
-) -> Result<AuditPage, StoreError> {
+pub fn page(conn: &mut DbConn, filter: &AuditFilter, limit: i64) -> Result<AuditPage, StoreError> {
     let mut q = a::audit_log
         .select((
             a::id,
@@ -140,10 +136,7 @@ pub fn page(
     let has_more = rows.len() as i64 > limit;
     rows.truncate(usize::try_from(limit).unwrap_or(0));
     Ok(AuditPage {
-        entries: rows
-            .into_iter()
-            .map(from_row)
-            .collect::<Result<_, _>>()?,
+        entries: rows.into_iter().map(from_row).collect::<Result<_, _>>()?,
         has_more,
     })
 }

@@ -181,15 +181,22 @@ pub fn update(
     patch: InitiativePatch,
     now: DateTime<Utc>,
 ) -> Result<Initiative, StoreError> {
-    modify(conn, actor, Action::InitiativeUpdate, key, now, |conn, initiative| {
-        // Lifecycle first: a launched initiative answers 409 whatever the patch says.
-        initiative.require(Status::Draft)?;
-        if let Some(core) = &patch.core_segments {
-            super::segments::require_all(conn, core, "core_segments")?;
-        }
-        initiative.apply_patch(patch, now)?;
-        Ok(())
-    })
+    modify(
+        conn,
+        actor,
+        Action::InitiativeUpdate,
+        key,
+        now,
+        |conn, initiative| {
+            // Lifecycle first: a launched initiative answers 409 whatever the patch says.
+            initiative.require(Status::Draft)?;
+            if let Some(core) = &patch.core_segments {
+                super::segments::require_all(conn, core, "core_segments")?;
+            }
+            initiative.apply_patch(patch, now)?;
+            Ok(())
+        },
+    )
 }
 
 /// Launches a draft: locks its criteria and records their fingerprint.
@@ -199,9 +206,14 @@ pub fn launch(
     key: &InitiativeKey,
     now: DateTime<Utc>,
 ) -> Result<Initiative, StoreError> {
-    modify(conn, actor, Action::InitiativeLaunch, key, now, |_, initiative| {
-        Ok(initiative.launch(now)?)
-    })
+    modify(
+        conn,
+        actor,
+        Action::InitiativeLaunch,
+        key,
+        now,
+        |_, initiative| Ok(initiative.launch(now)?),
+    )
 }
 
 /// Concludes a running pilot: under the initiative's write lock (so no event slips in
@@ -218,37 +230,45 @@ pub fn conclude(
     snapshot: impl FnOnce(&Initiative, &[Cell], &[DailyCount]) -> EvidenceSnapshot,
 ) -> Result<(Initiative, DecisionRecord), StoreError> {
     let mut recorded = None;
-    let initiative = modify(conn, actor, Action::InitiativeConclude, key, now, |conn, initiative| {
-        // Lifecycle first: a concluded initiative answers 409 whatever the body says.
-        initiative.require(Status::Running)?;
-        let cells = super::aggregates::cells(conn, initiative.id)?;
-        let daily = super::aggregates::daily(conn, initiative.id)?;
-        let decided = request.assess(snapshot(initiative, &cells, &daily))?;
-        initiative.conclude(decided.decision, decided.note.clone(), now)?;
-        diesel::insert_into(d::decisions)
-            .values(DecisionRow::new(initiative.id, &decided, now)?)
-            .execute(conn)?;
-        let decision = latest_decision(conn, initiative.id)?.ok_or_else(|| {
-            StoreError::Corrupt("the recorded decision could not be read".into())
-        })?;
-        super::audit::record(
-            conn,
-            &AuditEntry::new(
-                actor,
-                Action::DecisionRecord,
-                decision.id.to_string(),
-                None,
-                Some(serde_json::json!({
-                    "initiative": initiative.key.as_str(),
-                    "decision": to_json(&decision)?,
-                })),
-                now,
-            ),
-        )?;
-        recorded = Some(decision);
-        Ok(())
-    })?;
-    let recorded = recorded.ok_or_else(|| StoreError::Corrupt("the recorded decision could not be read".into()))?;
+    let initiative = modify(
+        conn,
+        actor,
+        Action::InitiativeConclude,
+        key,
+        now,
+        |conn, initiative| {
+            // Lifecycle first: a concluded initiative answers 409 whatever the body says.
+            initiative.require(Status::Running)?;
+            let cells = super::aggregates::cells(conn, initiative.id)?;
+            let daily = super::aggregates::daily(conn, initiative.id)?;
+            let decided = request.assess(snapshot(initiative, &cells, &daily))?;
+            initiative.conclude(decided.decision, decided.note.clone(), now)?;
+            diesel::insert_into(d::decisions)
+                .values(DecisionRow::new(initiative.id, &decided, now)?)
+                .execute(conn)?;
+            let decision = latest_decision(conn, initiative.id)?.ok_or_else(|| {
+                StoreError::Corrupt("the recorded decision could not be read".into())
+            })?;
+            super::audit::record(
+                conn,
+                &AuditEntry::new(
+                    actor,
+                    Action::DecisionRecord,
+                    decision.id.to_string(),
+                    None,
+                    Some(serde_json::json!({
+                        "initiative": initiative.key.as_str(),
+                        "decision": to_json(&decision)?,
+                    })),
+                    now,
+                ),
+            )?;
+            recorded = Some(decision);
+            Ok(())
+        },
+    )?;
+    let recorded = recorded
+        .ok_or_else(|| StoreError::Corrupt("the recorded decision could not be read".into()))?;
     Ok((initiative, recorded))
 }
 

@@ -81,43 +81,43 @@ pub fn create(
     let secret = format!("{KEY_PREFIX}{}", hex::encode(bytes));
     let prefix: String = secret.chars().take(KEY_PREFIX.len() + 8).collect();
     conn.transaction(|conn| {
-    diesel::insert_into(k::api_keys)
-        .values((
-            k::label.eq(label),
-            k::role.eq(role.as_str()),
-            k::team.eq(team.as_ref().map(|t| t.as_str().to_owned())),
-            k::key_hash.eq(hash_key(&secret)),
-            k::key_prefix.eq(&prefix),
-            k::created_at.eq(to_naive(now)),
-        ))
-        .execute(conn)?;
-    let id = k::api_keys
-        .select(k::id)
-        .filter(k::key_prefix.eq(&prefix))
-        .order(k::id.desc())
-        .first::<i64>(conn)?;
-    let key = ApiKey {
-        id,
-        label: label.to_owned(),
-        role,
-        team,
-        prefix,
-        created_at: now,
-        last_used_at: None,
-        revoked_at: None,
-    };
-    super::audit::record(
-        conn,
-        &AuditEntry::new(
-            actor,
-            Action::KeyCreate,
-            id.to_string(),
-            None,
-            Some(super::initiatives::to_json(&key)?),
-            now,
-        ),
-    )?;
-    Ok(CreatedKey { secret, key })
+        diesel::insert_into(k::api_keys)
+            .values((
+                k::label.eq(label),
+                k::role.eq(role.as_str()),
+                k::team.eq(team.as_ref().map(|t| t.as_str().to_owned())),
+                k::key_hash.eq(hash_key(&secret)),
+                k::key_prefix.eq(&prefix),
+                k::created_at.eq(to_naive(now)),
+            ))
+            .execute(conn)?;
+        let id = k::api_keys
+            .select(k::id)
+            .filter(k::key_prefix.eq(&prefix))
+            .order(k::id.desc())
+            .first::<i64>(conn)?;
+        let key = ApiKey {
+            id,
+            label: label.to_owned(),
+            role,
+            team,
+            prefix,
+            created_at: now,
+            last_used_at: None,
+            revoked_at: None,
+        };
+        super::audit::record(
+            conn,
+            &AuditEntry::new(
+                actor,
+                Action::KeyCreate,
+                id.to_string(),
+                None,
+                Some(super::initiatives::to_json(&key)?),
+                now,
+            ),
+        )?;
+        Ok(CreatedKey { secret, key })
     })
 }
 

@@ -44,7 +44,7 @@ fn who(entry: &AuditEntryView) -> Markup {
     let kind = match entry.actor.kind.as_str() {
         "api_key" => "API key",
         "cli" => "command line",
-        "system" => "offerlab",
+        "system" => "system",
         other => other,
     };
     html! {

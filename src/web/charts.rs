@@ -748,7 +748,10 @@ pub fn sentiment_bars(
     let x_label_area = 56;
     let (left, right) = layout.sides(110);
     let plot = Plot {
-        size: (layout.width(), top + layout.row(ROW) * n as u32 + x_label_area + 8),
+        size: (
+            layout.width(),
+            top + layout.row(ROW) * n as u32 + x_label_area + 8,
+        ),
         margin: (top, right, 8, left),
         x_label_area,
         y_label_area: 0,
@@ -872,7 +875,10 @@ pub fn say_do(
     let x_label_area = 56;
     let (left, right) = layout.sides(VALUE_WIDTH);
     let plot = Plot {
-        size: (layout.width(), top + layout.row(38) * n as u32 + x_label_area + 8),
+        size: (
+            layout.width(),
+            top + layout.row(38) * n as u32 + x_label_area + 8,
+        ),
         margin: (top, right, 8, left),
         x_label_area,
         y_label_area: 0,
@@ -891,11 +897,10 @@ pub fn say_do(
     canvas.layer("mark-bar", |chart, _| {
         chart.draw_series(rows.iter().enumerate().filter_map(|(i, (_, c))| {
             let y = y_of(i);
-            c.rate
-                .map(|r| {
-                    let half = layout.bar(0.34);
-                    Rectangle::new([(0.0, y - half), (r, y + half)], SENTIMENTS[i].2.filled())
-                })
+            c.rate.map(|r| {
+                let half = layout.bar(0.34);
+                Rectangle::new([(0.0, y - half), (r, y + half)], SENTIMENTS[i].2.filled())
+            })
         }))?;
         Ok(())
     })?;
@@ -1252,7 +1257,10 @@ mod tests {
             assert!(svg.contains("\n0%\n"), "axis in %");
             let width = if layout == Layout::Wide { "860" } else { "360" };
             assert!(svg.contains(&format!("viewBox=\"0 0 {width} ")), "{svg}");
-            assert_eq!(svg.contains("class=\"chart chart-forest narrow\""), layout == Layout::Narrow);
+            assert_eq!(
+                svg.contains("class=\"chart chart-forest narrow\""),
+                layout == Layout::Narrow
+            );
         }
     }
 
@@ -1427,7 +1435,11 @@ mod tests {
     fn label_positions(svg: &str, label: &str) -> Vec<(f64, String)> {
         svg.split("<text")
             .skip(1)
-            .filter(|t| t.split('>').nth(1).is_some_and(|c| c.trim().starts_with(label)))
+            .filter(|t| {
+                t.split('>')
+                    .nth(1)
+                    .is_some_and(|c| c.trim().starts_with(label))
+            })
             .map(|t| {
                 let attr = |name: &str| {
                     t.split(&format!(" {name}=\""))
@@ -1457,7 +1469,10 @@ mod tests {
                 "start" => (*x, x + 2.0 * half),
                 _ => (x - half, x + half),
             };
-            assert!(start >= 0.0 && end <= width, "{layout:?}: {start}..{end} of {width}");
+            assert!(
+                start >= 0.0 && end <= width,
+                "{layout:?}: {start}..{end} of {width}"
+            );
         }
     }
 }

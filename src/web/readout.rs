@@ -6,8 +6,7 @@ use maud::{Markup, html};
 use super::charts;
 use super::layout::{
     self, against_evidence_badge, chart, date, date_time, decision_label, empty_state, kind_label,
-    responsive_chart,
-    mode_label, status_badge, verdict_badge,
+    mode_label, responsive_chart, status_badge, verdict_badge,
 };
 use crate::analysis::Report;
 use crate::analysis::figures::IntervalMethod;

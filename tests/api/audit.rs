@@ -11,7 +11,12 @@ use crate::helpers::{
 };
 
 /// A key made through the API: (secret, id, client).
-async fn key(app: &TestApp, label: &str, role: &str, team: Option<&str>) -> (String, i64, reqwest::Client) {
+async fn key(
+    app: &TestApp,
+    label: &str,
+    role: &str,
+    team: Option<&str>,
+) -> (String, i64, reqwest::Client) {
     let mut body = json!({"label": label, "role": role});
     if let Some(t) = team {
         body["team"] = json!(t);
@@ -57,7 +62,8 @@ async fn every_change_is_recorded_with_its_actor_and_before_and_after(backend: B
         .as_i64()
         .unwrap();
     // Keys: created by the admin, never with the secret.
-    let (writer_secret, writer_id, writer) = key(&app, "growth writer", "writer", Some("growth")).await;
+    let (writer_secret, writer_id, writer) =
+        key(&app, "growth writer", "writer", Some("growth")).await;
     let (viewer_secret, viewer_id, _) = key(&app, "board viewer", "viewer", None).await;
     let e = entry(&app, "api_key.create", &writer_id.to_string()).await;
     assert_actor(&e, admin_id, "test key");
@@ -68,29 +74,54 @@ async fn every_change_is_recorded_with_its_actor_and_before_and_after(backend: B
     assert_eq!(e["after"]["team"], "growth");
     let everything = app.get("/api/v1/audit?limit=500").await.text;
     for secret in [&writer_secret, &viewer_secret] {
-        assert!(!everything.contains(secret.as_str()), "a key's secret is never audited");
+        assert!(
+            !everything.contains(secret.as_str()),
+            "a key's secret is never audited"
+        );
     }
 
     // Segments, an initiative, its draft change and launch: by the writer.
-    let r = send(&app, writer.post(app.url("/api/v1/segments")).json(&json!({"key": "smb", "name": "Small firms"}))).await;
+    let r = send(
+        &app,
+        writer
+            .post(app.url("/api/v1/segments"))
+            .json(&json!({"key": "smb", "name": "Small firms"})),
+    )
+    .await;
     assert_eq!(r.status, 201, "{}", r.text);
     let e = entry(&app, "segment.create", "smb").await;
     assert_actor(&e, writer_id, "growth writer");
     assert_eq!(e["after"]["name"], "Small firms");
-    let r = send(&app, writer.post(app.url("/api/v1/initiatives")).json(&initiative_body("audited"))).await;
+    let r = send(
+        &app,
+        writer
+            .post(app.url("/api/v1/initiatives"))
+            .json(&initiative_body("audited")),
+    )
+    .await;
     assert_eq!(r.status, 201, "{}", r.text);
     let e = entry(&app, "initiative.create", "audited").await;
     assert_actor(&e, writer_id, "growth writer");
     assert!(e["before"].is_null());
     assert_eq!(e["after"]["status"], "draft");
     assert_eq!(e["after"]["name"], "Initiative audited");
-    let r = send(&app, writer.patch(app.url("/api/v1/initiatives/audited")).json(&json!({"name": "Team plan"}))).await;
+    let r = send(
+        &app,
+        writer
+            .patch(app.url("/api/v1/initiatives/audited"))
+            .json(&json!({"name": "Team plan"})),
+    )
+    .await;
     assert_eq!(r.status, 200, "{}", r.text);
     let e = entry(&app, "initiative.update", "audited").await;
     assert_actor(&e, writer_id, "growth writer");
     assert_eq!(e["before"]["name"], "Initiative audited");
     assert_eq!(e["after"]["name"], "Team plan");
-    let r = send(&app, writer.post(app.url("/api/v1/initiatives/audited/launch"))).await;
+    let r = send(
+        &app,
+        writer.post(app.url("/api/v1/initiatives/audited/launch")),
+    )
+    .await;
     assert_eq!(r.status, 200, "{}", r.text);
     let e = entry(&app, "initiative.launch", "audited").await;
     assert_actor(&e, writer_id, "growth writer");
@@ -102,7 +133,10 @@ async fn every_change_is_recorded_with_its_actor_and_before_and_after(backend: B
     // Events are data, not changes: nothing is audited.
     let before_events = count_rows(&app._db, "audit_log");
     let r = app
-        .post_events("audited", &[exposure("e1", "c1", "smb"), exposure("e2", "c2", "smb")])
+        .post_events(
+            "audited",
+            &[exposure("e1", "c1", "smb"), exposure("e2", "c2", "smb")],
+        )
         .await;
     assert!(r.status < 300, "{}", r.text);
     assert_eq!(count_rows(&app._db, "audit_log"), before_events);
@@ -135,7 +169,10 @@ async fn every_change_is_recorded_with_its_actor_and_before_and_after(backend: B
     // Revoking a key; revoking it again changes nothing and records nothing.
     for _ in 0..2 {
         let r = app
-            .send(app.client.delete(app.url(&format!("/api/v1/keys/{viewer_id}"))))
+            .send(
+                app.client
+                    .delete(app.url(&format!("/api/v1/keys/{viewer_id}"))),
+            )
             .await;
         assert_eq!(r.status, 200, "{}", r.text);
     }
@@ -165,7 +202,9 @@ async fn every_change_is_recorded_with_its_actor_and_before_and_after(backend: B
     let first = app.get("/api/v1/audit?limit=3").await;
     assert_eq!(first.body["has_more"], true);
     let cursor = first.body["next_cursor"].as_str().unwrap().to_owned();
-    let second = app.get(&format!("/api/v1/audit?limit=3&before={cursor}")).await;
+    let second = app
+        .get(&format!("/api/v1/audit?limit=3&before={cursor}"))
+        .await;
     let paged: Vec<Value> = first.body["entries"]
         .as_array()
         .unwrap()
@@ -173,7 +212,11 @@ async fn every_change_is_recorded_with_its_actor_and_before_and_after(backend: B
         .chain(second.body["entries"].as_array().unwrap())
         .cloned()
         .collect();
-    assert_eq!(paged, all[..6].to_vec(), "two pages are the first six entries");
+    assert_eq!(
+        paged,
+        all[..6].to_vec(),
+        "two pages are the first six entries"
+    );
     let cursors: Vec<i64> = all
         .iter()
         .map(|e| e["cursor"].as_str().unwrap().parse().unwrap())
@@ -264,9 +307,14 @@ async fn a_rejected_change_writes_no_audit_row(backend: Backend) {
     .await
     .assert_problem(422, Some("override_reason"));
     // Another team's writer; a segment that exists; a key without a team; an unknown key.
-    send(&app, support.post(app.url("/api/v1/initiatives/live/conclude")).json(&json!({"decision": "stop", "note": "n", "override_reason": "r"})))
-        .await
-        .assert_problem(403, None);
+    send(
+        &app,
+        support
+            .post(app.url("/api/v1/initiatives/live/conclude"))
+            .json(&json!({"decision": "stop", "note": "n", "override_reason": "r"})),
+    )
+    .await
+    .assert_problem(403, None);
     app.post("/api/v1/segments", &json!({"key": "smb"}))
         .await
         .assert_problem(409, None);
@@ -276,7 +324,11 @@ async fn a_rejected_change_writes_no_audit_row(backend: Backend) {
     app.send(app.client.delete(app.url("/api/v1/keys/999999")))
         .await
         .assert_problem(404, None);
-    assert_eq!(count_rows(&app._db, "audit_log"), rows, "no audit row for a refused change");
+    assert_eq!(
+        count_rows(&app._db, "audit_log"),
+        rows,
+        "no audit row for a refused change"
+    );
     assert_eq!(count_rows(&app._db, "initiatives"), initiatives);
     let status = app.get("/api/v1/initiatives/live").await;
     assert_eq!(status.body["status"], "running");
@@ -300,17 +352,26 @@ async fn the_audit_page_is_for_signed_in_admins(backend: Backend) {
                 )
                 .await;
             assert_eq!(r.status, 303, "{}", r.body);
-            r.header("set-cookie").unwrap().split(';').next().unwrap().to_owned()
+            r.header("set-cookie")
+                .unwrap()
+                .split(';')
+                .next()
+                .unwrap()
+                .to_owned()
         }
     };
     let admin_cookie = cookie(app.admin_key.clone()).await;
     let viewer_cookie = cookie(viewer).await;
-    let page = app.raw("GET", "/audit", &[("Cookie", &admin_cookie)], None).await;
+    let page = app
+        .raw("GET", "/audit", &[("Cookie", &admin_cookie)], None)
+        .await;
     assert_eq!(page.status, 200, "{}", page.body);
     assert!(page.body.contains("id=\"audit-table\""), "{}", page.body);
     assert!(page.body.contains("segment.create"), "{}", page.body);
     assert!(page.body.contains("test key"), "{}", page.body);
-    let refused = app.raw("GET", "/audit", &[("Cookie", &viewer_cookie)], None).await;
+    let refused = app
+        .raw("GET", "/audit", &[("Cookie", &viewer_cookie)], None)
+        .await;
     assert_eq!(refused.status, 403, "{}", refused.body);
     assert!(!refused.body.contains("segment.create"));
     let anonymous = app.raw("GET", "/audit", &[], None).await;

@@ -723,7 +723,11 @@ async fn readout(c: &Client, server: &Server, key: &str) {
                     .filter(|s| s["love"].as_u64() > Some(0))
                     .count();
             assert_eq!(
-                count(c, &format!("svg.chart-sentiment{layout} g.mark-love > rect")).await,
+                count(
+                    c,
+                    &format!("svg.chart-sentiment{layout} g.mark-love > rect")
+                )
+                .await,
                 loving,
                 "{key} {layout}: a love bar per row with lovers"
             );
@@ -731,18 +735,30 @@ async fn readout(c: &Client, server: &Server, key: &str) {
         }
         let days = report["timeline"].as_array().expect("timeline");
         assert_eq!(
-            count(c, &format!("svg.chart-timeline{layout} g.mark-rate > circle")).await,
+            count(
+                c,
+                &format!("svg.chart-timeline{layout} g.mark-rate > circle")
+            )
+            .await,
             days.iter().filter(|d| !d["rate"].is_null()).count(),
             "{key} {layout}: a dot per day"
         );
         assert_eq!(
-            count(c, &format!("svg.chart-timeline{layout} g.mark-band > polygon")).await,
+            count(
+                c,
+                &format!("svg.chart-timeline{layout} g.mark-band > polygon")
+            )
+            .await,
             1
         );
         let variants = report["variants"].as_array().expect("variants");
         if !variants.is_empty() {
             assert_eq!(
-                count(c, &format!("svg.chart-variants{layout} g.mark-interval > *")).await,
+                count(
+                    c,
+                    &format!("svg.chart-variants{layout} g.mark-interval > *")
+                )
+                .await,
                 with_interval(variants),
                 "{key} {layout}: one interval per variant"
             );
