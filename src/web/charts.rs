@@ -144,7 +144,7 @@ impl Layout {
     fn font(self, wide: u32) -> u32 {
         match self {
             Layout::Wide => wide,
-            Layout::Narrow if wide >= 17 => 19,
+            Layout::Narrow if wide >= 17 => 17,
             Layout::Narrow => 16,
         }
     }
@@ -217,9 +217,11 @@ fn row_text(
         }
         Layout::Narrow => {
             // The label gives way to the value when both would not fit on one line.
-            let room = right - left - text_width(value, layout.font(16)) - 10;
-            let per_char = text_width("0000000000", layout.font(17)) / 10;
-            let fits = usize::try_from(room / per_char.max(1)).unwrap_or(0);
+            // (An average character is narrower than `text_width`'s generous estimate.)
+            let em = |size: u32| f64::from(size) / 1.24;
+            let value_width = value.chars().count() as f64 * em(layout.font(16)) * 0.55;
+            let room = f64::from(right - left) - value_width - 8.0;
+            let fits = (room.max(0.0) / (em(layout.font(17)) * 0.56)) as usize;
             area.draw(&Text::new(
                 clip(label, NARROW_LABEL.min(fits.max(8))),
                 (left, py - above),
@@ -928,7 +930,12 @@ pub fn say_do(
                 (2, 4),
                 &format!("All exposed {}", percent(all)),
                 overall_anchor,
-                None,
+                // Narrow: a line of its own above the target's label, as the two lines
+                // are often close together.
+                match layout {
+                    Layout::Wide => None,
+                    Layout::Narrow => Some(chart.backend_coord(&(all, chart.y_range().end)).1 - 22),
+                },
                 layout.font(15),
             )
         })?;
