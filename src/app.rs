@@ -61,6 +61,13 @@ impl Application {
                 settings.limits.requests_per_second_per_key,
                 settings.limits.burst_per_key,
             ),
+            sign_in: api::throttle::SignInThrottle::new(
+                settings.dashboard.sign_in_failures_per_account,
+                settings.dashboard.sign_in_failures_per_address,
+                std::time::Duration::from_secs(
+                    u64::from(settings.dashboard.sign_in_window_minutes) * 60,
+                ),
+            ),
             queue,
             settings: Arc::new(settings),
         });

@@ -446,7 +446,7 @@ fn load_pilot(
             note: note.into(),
             override_reason: None,
             decided_by: "demo".into(),
-            decided_by_key_id: None,
+            decided_by_who: None,
         };
         initiatives::conclude(conn, &key, request, at, |i, cells, daily| {
             crate::api::decisions::snapshot(&crate::analysis::build(i, cells, daily, at))

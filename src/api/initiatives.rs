@@ -10,8 +10,8 @@ use super::error::{ApiError, Problem};
 use super::extract::{ApiJson, PathKey};
 use super::{AppState, blocking};
 use crate::analysis;
-use crate::domain::access::Caller;
-use crate::domain::decision::DecisionRequest;
+use crate::domain::access::{Caller, Who};
+use crate::domain::decision::{DecisionRecord, DecisionRequest};
 use crate::domain::initiative::{parse_core_segments, parse_name, parse_text};
 use crate::domain::{
     Cents, Confidence, Criteria, Currency, Decision, FieldErrors, Initiative, InitiativeDraft,
@@ -537,23 +537,48 @@ pub async fn conclude_initiative(
     PathKey(key): PathKey,
     ApiJson(input): ApiJson<ConcludeInput>,
 ) -> Result<HttpResponse, ApiError> {
-    // The route needs a key: the authorization middleware put its caller here.
-    let key_id = req
+    // The route needs a caller: the authorization middleware put it here.
+    let caller = req
         .extensions()
         .get::<Caller>()
-        .map(|c| c.key_id)
+        .cloned()
         .ok_or_else(|| ApiError::Unauthorized("send an API key".into()))?;
-    // Field errors first (the label is filled in below, once read).
-    let request = DecisionRequest::parse(
+    let (concluded, recorded) = record_decision(
+        &state,
+        key,
+        &caller,
         &input.decision,
         &input.note,
         input.override_reason.as_deref(),
-        String::new(),
-        Some(key_id),
     )
-    .map_err(ApiError::invalid)?;
-    let (concluded, recorded) = blocking(&state, move |c| {
-        let decided_by = keys::label(c, key_id)?.unwrap_or_else(|| format!("key {key_id}"));
+    .await?;
+    Ok(HttpResponse::Ok().json(ConcludedView {
+        initiative: InitiativeView::from(concluded),
+        recorded_decision: DecisionView::from(recorded),
+    }))
+}
+
+/// Concludes a running pilot with a decision by `caller` (the API's conclude and the
+/// readout's form): validates the fields, checks the decision against the evidence and
+/// appends it to the decision log under the key's label or the user's name.
+pub async fn record_decision(
+    state: &AppState,
+    key: InitiativeKey,
+    caller: &Caller,
+    decision: &str,
+    note: &str,
+    override_reason: Option<&str>,
+) -> Result<(Initiative, DecisionRecord), ApiError> {
+    let who = caller.who;
+    // Field errors first (the name is filled in below, once read).
+    let request = DecisionRequest::parse(decision, note, override_reason, String::new(), Some(who))
+        .map_err(ApiError::invalid)?;
+    blocking(state, move |c| {
+        let decided_by = match who {
+            Who::Key(id) => keys::label(c, id)?,
+            Who::User(id) => crate::store::users::name(c, id)?,
+        }
+        .unwrap_or_else(|| who.to_string());
         let request = DecisionRequest {
             decided_by,
             ..request
@@ -563,9 +588,5 @@ pub async fn conclude_initiative(
             snapshot(&analysis::build(i, cells, daily, now))
         })
     })
-    .await?;
-    Ok(HttpResponse::Ok().json(ConcludedView {
-        initiative: InitiativeView::from(concluded),
-        recorded_decision: DecisionView::from(recorded),
-    }))
+    .await
 }

@@ -13,6 +13,8 @@ pub mod metrics;
 pub mod reports;
 pub mod routes;
 pub mod segments;
+pub mod throttle;
+pub mod users;
 
 use std::sync::Arc;
 
@@ -32,6 +34,8 @@ pub struct AppState {
     pub http: metrics::HttpStats,
     /// Signs dashboard session cookies.
     pub session_secret: Vec<u8>,
+    /// Failed password sign-ins per account and per address.
+    pub sign_in: throttle::SignInThrottle,
     pub queue: IngestQueue,
     pub settings: Arc<Settings>,
 }
@@ -80,6 +84,9 @@ where
         keys::create_key,
         keys::list_keys,
         keys::revoke_key,
+        users::invite_user,
+        users::list_users,
+        users::disable_user,
         openapi_json,
         health::healthz,
         health::readyz,
@@ -92,6 +99,7 @@ where
         (name = "events", description = "Exposures, pre-orders, cancellations and responses"),
         (name = "reports", description = "Reports, verdicts, the portfolio and planning"),
         (name = "keys", description = "API keys (admins)"),
+        (name = "users", description = "People who sign in to the pages (admins)"),
         (name = "health", description = "Liveness and readiness"),
     )
 )]

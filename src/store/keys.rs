@@ -8,7 +8,7 @@ use sha2::{Digest, Sha256};
 use super::schema::api_keys::dsl as k;
 use super::{DbConn, StoreError, to_naive, to_utc};
 use crate::domain::TeamKey;
-use crate::domain::access::{Caller, Role};
+use crate::domain::access::{Caller, Role, Who};
 
 /// Every key starts with this, so leaked keys are easy to recognise and scan for.
 pub const KEY_PREFIX: &str = "olk_";
@@ -176,7 +176,7 @@ pub fn caller(conn: &mut DbConn, secret: &str) -> Result<Option<Caller>, StoreEr
         return Ok(None);
     }
     Ok(Some(Caller {
-        key_id: id,
+        who: Who::Key(id),
         role: Role::parse(&role).map_err(StoreError::Corrupt)?,
         team: team.map(TeamKey::from_trusted),
     }))
