@@ -75,7 +75,7 @@ impl Application {
             App::new()
                 .wrap(actix_web::middleware::from_fn(api::context::request_id))
                 .wrap(api::context::security_headers())
-                .wrap(TracingLogger::default())
+                .wrap(TracingLogger::<crate::telemetry::RedactedRootSpan>::new())
                 .app_data(state.clone())
                 .app_data(api::extract::BodyLimit(body_limit))
                 .app_data(web::PayloadConfig::new(body_limit))

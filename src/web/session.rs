@@ -76,7 +76,7 @@ pub fn check_form(req: &HttpRequest, csrf: &str) -> Result<SignedIn, PageError> 
         .ok_or(PageError::Internal)?;
     let session = signed_in(req).ok_or(PageError::FormExpired)?;
     if !crate::api::auth::csrf_holds(&state.session_secret, &session.token, csrf) {
-        tracing::warn!(path = req.path(), "form without a valid form token refused");
+        tracing::warn!(route = ?req.match_pattern(), "form without a valid form token refused");
         return Err(PageError::FormExpired);
     }
     Ok(session)
@@ -140,7 +140,7 @@ pub async fn require_sign_in(
     };
     let safe = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
     if !safe && !same_origin(&req) {
-        tracing::warn!(path = req.path(), "cross-site form post refused");
+        tracing::warn!(route = ?req.match_pattern(), "cross-site form post refused");
         return refuse(req, PageError::CrossSite);
     }
     match rule {

@@ -143,7 +143,11 @@ async fn invites_work_once_and_expire(backend: Backend) {
         .await;
     r.assert_problem(422, Some("email"));
     for field in ["name", "team"] {
-        assert!(r.text.contains(&format!("\"field\":\"{field}\"")), "{}", r.text);
+        assert!(
+            r.text.contains(&format!("\"field\":\"{field}\"")),
+            "{}",
+            r.text
+        );
     }
 
     // Too short, or two different passwords: refused, the invite stays open.
@@ -171,7 +175,10 @@ async fn invites_work_once_and_expire(backend: Backend) {
     let r = set_password(&app, &path, "a new long password").await;
     assert_eq!(r.status(), 410);
     // The password of the first use holds; the second did not change it.
-    assert_eq!(sign_in(&app, "ada@example.com", PASSWORD).await.status(), 303);
+    assert_eq!(
+        sign_in(&app, "ada@example.com", PASSWORD).await.status(),
+        303
+    );
     assert_eq!(
         sign_in(&app, "ada@example.com", "a new long password")
             .await
@@ -188,10 +195,8 @@ async fn invites_work_once_and_expire(backend: Backend) {
     assert_eq!(r.status(), 404);
 
     // An expired invite (made in the store, valid until an hour ago).
-    let store = offerlab::store::Store::open(
-        test_settings(app._db.url()).store_options().unwrap(),
-    )
-    .unwrap();
+    let store = offerlab::store::Store::open(test_settings(app._db.url()).store_options().unwrap())
+        .unwrap();
     let mut conn = store.conn().unwrap();
     let (_, token) = offerlab::store::users::invite(
         &mut conn,
@@ -205,7 +210,10 @@ async fn invites_work_once_and_expire(backend: Backend) {
     assert_eq!(r.status(), 410);
     assert!(r.text().await.unwrap().contains("expired"));
     assert_eq!(set_password(&app, &late, PASSWORD).await.status(), 410);
-    assert_eq!(sign_in(&app, "late@example.com", PASSWORD).await.status(), 401);
+    assert_eq!(
+        sign_in(&app, "late@example.com", PASSWORD).await.status(),
+        401
+    );
 
     // Admins only: a viewer key may not invite or list.
     let viewer = crate::helpers::client_with_key(
@@ -216,9 +224,11 @@ async fn invites_work_once_and_expire(backend: Backend) {
             .unwrap(),
     );
     let r = app
-        .send(viewer.post(app.url("/api/v1/users/invites")).json(
-            &json!({"email": "x@example.com", "name": "X", "role": "viewer"}),
-        ))
+        .send(
+            viewer
+                .post(app.url("/api/v1/users/invites"))
+                .json(&json!({"email": "x@example.com", "name": "X", "role": "viewer"})),
+        )
         .await;
     r.assert_problem(403, None);
     let r = app.get("/api/v1/users").await;
@@ -255,7 +265,10 @@ async fn sign_in_errors_are_generic_and_brute_force_is_limited(backend: Backend)
     assert_eq!(wrong.status(), 401);
     assert!(wrong.text().await.unwrap().contains(WRONG));
     // Any case of the email signs in.
-    assert_eq!(sign_in(&app, "BO@Example.com", PASSWORD).await.status(), 303);
+    assert_eq!(
+        sign_in(&app, "BO@Example.com", PASSWORD).await.status(),
+        303
+    );
 
     // Five failures on the account: the sixth attempt is refused, even with the right
     // password, with Retry-After.
@@ -304,7 +317,12 @@ async fn a_disabled_user_is_signed_out_at_once(backend: Backend) {
 
     let r = get_with(&app, &client, "/", &cookie).await;
     assert_eq!(r.status(), 303);
-    assert!(r.headers()["location"].to_str().unwrap().starts_with("/sign-in"));
+    assert!(
+        r.headers()["location"]
+            .to_str()
+            .unwrap()
+            .starts_with("/sign-in")
+    );
     assert_eq!(
         get_with(&app, &client, "/api/v1/portfolio", &cookie)
             .await
@@ -421,8 +439,10 @@ async fn decide_on_the_readout_with_a_form_token(backend: Backend) {
         let client = client.clone();
         let url = app.url(decide);
         async move {
-            let pairs: Vec<(&str, &str)> =
-                pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            let pairs: Vec<(&str, &str)> = pairs
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect();
             client
                 .post(url)
                 .header("content-type", "application/x-www-form-urlencoded")
@@ -441,20 +461,41 @@ async fn decide_on_the_readout_with_a_form_token(backend: Backend) {
     let r = send(writer.clone(), fields(""), "same-origin").await;
     assert_eq!(r.status(), 403);
     assert!(r.text().await.unwrap().contains("This form has expired"));
-    let wrong = format!("{}{}", &token[..63], if token.ends_with('0') { "1" } else { "0" });
-    assert_eq!(send(writer.clone(), fields(&wrong), "same-origin").await.status(), 403);
+    let wrong = format!(
+        "{}{}",
+        &token[..63],
+        if token.ends_with('0') { "1" } else { "0" }
+    );
+    assert_eq!(
+        send(writer.clone(), fields(&wrong), "same-origin")
+            .await
+            .status(),
+        403
+    );
     // Another session's token does not fit this session.
     let second = sign_in(&app, "eve@example.com", PASSWORD).await;
     let second = cookie_of(&second);
-    assert_eq!(send(second.clone(), fields(&token), "same-origin").await.status(), 403);
+    assert_eq!(
+        send(second.clone(), fields(&token), "same-origin")
+            .await
+            .status(),
+        403
+    );
     // A viewer with its own valid token: 403; a writer of another team: 403.
     for cookie in [&viewer, &other] {
-        let html = get_with(&app, &client, "/", cookie).await.text().await.unwrap();
+        let html = get_with(&app, &client, "/", cookie)
+            .await
+            .text()
+            .await
+            .unwrap();
         let own = csrf_of(&html);
         let r = send(cookie.to_string(), fields(&own), "same-origin").await;
         assert_eq!(r.status(), 403);
     }
-    assert_eq!(app.get("/api/v1/initiatives/plan").await.body["status"], "running");
+    assert_eq!(
+        app.get("/api/v1/initiatives/plan").await.body["status"],
+        "running"
+    );
 
     // Before min_exposures, the API's rule: an override reason is needed. The form comes
     // back with the message and what was typed.
@@ -520,16 +561,37 @@ async fn password_change_and_sign_out_everywhere(backend: Backend) {
                 .unwrap()
         }
     };
-    let r = change("wrong", "a brand new passphrase", token.clone(), first.clone()).await;
+    let r = change(
+        "wrong",
+        "a brand new passphrase",
+        token.clone(),
+        first.clone(),
+    )
+    .await;
     assert_eq!(r.status(), 422);
-    let r = change(PASSWORD, "a brand new passphrase", String::new(), first.clone()).await;
+    let r = change(
+        PASSWORD,
+        "a brand new passphrase",
+        String::new(),
+        first.clone(),
+    )
+    .await;
     assert_eq!(r.status(), 403);
-    let r = change(PASSWORD, "a brand new passphrase", token.clone(), first.clone()).await;
+    let r = change(
+        PASSWORD,
+        "a brand new passphrase",
+        token.clone(),
+        first.clone(),
+    )
+    .await;
     assert_eq!(r.status(), 200);
     // The other session ended; this one goes on.
     assert_eq!(get_with(&app, &client, "/", &second).await.status(), 303);
     assert_eq!(get_with(&app, &client, "/", &first).await.status(), 200);
-    assert_eq!(sign_in(&app, "hal@example.com", PASSWORD).await.status(), 401);
+    assert_eq!(
+        sign_in(&app, "hal@example.com", PASSWORD).await.status(),
+        401
+    );
     let third = cookie_of(&sign_in(&app, "hal@example.com", "a brand new passphrase").await);
 
     // Sign out everywhere: both remaining sessions end.
@@ -553,7 +615,10 @@ async fn admins_invite_and_disable_on_the_users_page(backend: Backend) {
     let client = browser();
     let admin = person(&app, "ida@example.com", "admin", None).await;
     let viewer = person(&app, "jo@example.com", "viewer", None).await;
-    assert_eq!(get_with(&app, &client, "/users", &viewer).await.status(), 403);
+    assert_eq!(
+        get_with(&app, &client, "/users", &viewer).await.status(),
+        403
+    );
     let html = get_with(&app, &client, "/users", &admin)
         .await
         .text()
