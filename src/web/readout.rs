@@ -831,17 +831,17 @@ fn decide_form(report: &Report, form: &DecideForm) -> Markup {
             @if let Some(p) = &form.problem { p.problem role="alert" id="decide-problem" { (p) } }
             form.stacked method="post" action={ "/initiatives/" (key) "/decide" } {
                 input type="hidden" name="csrf" value=(form.csrf);
-                label for="decision" { "Decision" }
-                select #decision name="decision" required {
+                label for="decide-decision" { "Decision" }
+                select #decide-decision name="decision" required {
                     option value="" selected[form.decision.is_empty()] { "Choose…" }
                     @for d in crate::domain::Decision::ALL {
                         option value=(d.as_str()) selected[form.decision == d.as_str()] { (decision_label(*d)) }
                     }
                 }
-                label for="note" { "Note" }
-                textarea #note name="note" required { (form.note) }
-                label for="override_reason" { "Override reason (when going against the evidence)" }
-                textarea #override_reason name="override_reason" { (form.override_reason) }
+                label for="decide-note" { "Note" }
+                textarea #decide-note name="note" required { (form.note) }
+                label for="decide-override" { "Override reason (when going against the evidence)" }
+                textarea #decide-override name="override_reason" { (form.override_reason) }
                 button #record-decision type="submit" { "Record the decision" }
             }
         }
