@@ -199,8 +199,9 @@ fn first_start_key(store: &Store) -> anyhow::Result<()> {
 /// The demo viewer's sign-in.
 const DEMO_EMAIL: &str = "demo.viewer@example.com";
 
-/// A demo viewer account with a fresh random password: (email, password).
-fn demo_viewer(store: &Store) -> anyhow::Result<(String, String)> {
+/// A demo viewer account with a fresh random password: (email, password); none when
+/// the demo viewer exists already.
+fn demo_viewer(store: &Store) -> anyhow::Result<Option<(String, String)>> {
     use offerlab::domain::user::{Email, Password};
     let mut conn = store.conn()?;
     let now = chrono::Utc::now();
@@ -214,10 +215,15 @@ fn demo_viewer(store: &Store) -> anyhow::Result<(String, String)> {
     rand::RngExt::fill(&mut rand::rng(), &mut secret);
     let password = format!("demo-{}", hex::encode(secret));
     let parsed = Password::parse(&password).map_err(|e| anyhow::anyhow!("demo password {e}"))?;
-    let (_, token) = store::users::invite(&mut conn, &new, chrono::Duration::hours(1), now)?;
+    let (_, token) = match store::users::invite(&mut conn, &new, chrono::Duration::hours(1), now) {
+        Ok(invited) => invited,
+        // Kept from an earlier run (its pilots were removed): its password stands.
+        Err(store::StoreError::Conflict(_)) => return Ok(None),
+        Err(e) => return Err(e.into()),
+    };
     let hash = store::users::hash_password(&parsed)?;
     store::users::accept_invite(&mut conn, &token, &hash, now)?;
-    Ok((DEMO_EMAIL.to_owned(), password))
+    Ok(Some((DEMO_EMAIL.to_owned(), password)))
 }
 
 fn load_demo(store: &Store, seed: u64) -> anyhow::Result<offerlab::demo::DemoSummary> {
@@ -235,7 +241,7 @@ fn main() -> anyhow::Result<()> {
             }
             offerlab::telemetry::init(&settings.log);
             let store = open_store(&settings)?;
-            // Before the demo, whose viewer key would otherwise count as "a key exists".
+            // Before the demo, so a fresh database always gets its first admin key.
             first_start_key(&store)?;
             let mut demo_viewer_sign_in = None;
             if demo {
@@ -248,7 +254,7 @@ fn main() -> anyhow::Result<()> {
                         events = summary.events,
                         "loaded demo pilots"
                     );
-                    demo_viewer_sign_in = Some(demo_viewer(&store)?);
+                    demo_viewer_sign_in = demo_viewer(&store)?;
                 }
             }
             let url = redact(&settings.database.url);

@@ -391,7 +391,7 @@ fn users_page(session: &SignedIn, all: &[UserView], said: Said<'_>, form: &Invit
                                 span.email { (u.email) }
                                 span.role { (u.role.as_str()) @if let Some(t) = &u.team { " · " (t) } }
                                 span class={ "badge status " (u.status) } { (u.status) }
-                                @if u.status != "disabled" {
+                                @if u.status != "disabled" && session.owner.caller.who != Who::User(u.id) {
                                     form.inline method="post" action={ "/users/" (u.id) "/disable" } {
                                         (layout::csrf_field(&nav))
                                         button type="submit" { "Disable" }
