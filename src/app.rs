@@ -52,6 +52,8 @@ impl Application {
         let port = listener.local_addr()?.port();
         let body_limit = settings.limits.max_body_bytes;
         let workers = settings.server.workers;
+        // Unknown emails are verified against a dummy hash: make it before serving.
+        crate::store::users::prepare_dummy_hash();
         let state = web::Data::new(AppState {
             store: store.clone(),
             access: Default::default(),

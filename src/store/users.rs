@@ -121,6 +121,12 @@ static DUMMY_HASH: LazyLock<String> = LazyLock::new(|| {
         .unwrap_or_default()
 });
 
+/// Computes the dummy hash now (at start-up), so the first sign-in with an unknown
+/// email does not cost two hashes.
+pub fn prepare_dummy_hash() {
+    LazyLock::force(&DUMMY_HASH);
+}
+
 /// Whether `password` matches the stored PHC string (constant-time comparison inside
 /// the crate). A hash that does not parse matches nothing.
 pub fn verify_password(password: &str, stored: &str) -> bool {
