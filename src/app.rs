@@ -52,6 +52,8 @@ impl Application {
         let port = listener.local_addr()?.port();
         let body_limit = settings.limits.max_body_bytes;
         let workers = settings.server.workers;
+        // Unknown emails are verified against a dummy hash: make it before serving.
+        crate::store::users::prepare_dummy_hash();
         let state = web::Data::new(AppState {
             store: store.clone(),
             access: Default::default(),
@@ -61,6 +63,13 @@ impl Application {
                 settings.limits.requests_per_second_per_key,
                 settings.limits.burst_per_key,
             ),
+            sign_in: api::throttle::SignInThrottle::new(
+                settings.dashboard.sign_in_failures_per_account,
+                settings.dashboard.sign_in_failures_per_address,
+                std::time::Duration::from_secs(
+                    u64::from(settings.dashboard.sign_in_window_minutes) * 60,
+                ),
+            ),
             queue,
             settings: Arc::new(settings),
         });
@@ -68,7 +77,7 @@ impl Application {
             App::new()
                 .wrap(actix_web::middleware::from_fn(api::context::request_id))
                 .wrap(api::context::security_headers())
-                .wrap(TracingLogger::default())
+                .wrap(TracingLogger::<crate::telemetry::RedactedRootSpan>::new())
                 .app_data(state.clone())
                 .app_data(api::extract::BodyLimit(body_limit))
                 .app_data(web::PayloadConfig::new(body_limit))

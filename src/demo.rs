@@ -452,7 +452,7 @@ fn load_pilot(
             note: note.into(),
             override_reason: None,
             decided_by: "demo".into(),
-            decided_by_key_id: None,
+            decided_by_who: None,
         };
         initiatives::conclude(conn, &demo_actor(), &key, request, at, |i, cells, daily| {
             crate::api::decisions::snapshot(&crate::analysis::build(i, cells, daily, at))

@@ -83,6 +83,13 @@ enum Command {
         #[arg(long, value_enum, default_value_t = ReportFormat::Table)]
         format: ReportFormat,
     },
+    /// Manage the people who sign in to the pages.
+    Users {
+        #[command(flatten)]
+        db: DatabaseArg,
+        #[command(subcommand)]
+        action: UsersAction,
+    },
     /// Fill the database with demo pilots (segments and initiatives that exist are kept).
     Demo {
         #[command(flatten)]
@@ -111,6 +118,31 @@ enum KeysAction {
     List,
     /// Revoke a key by id.
     Revoke { id: i64 },
+}
+
+#[derive(Subcommand)]
+enum UsersAction {
+    /// Invite someone: prints a one-time link (valid dashboard.invite_hours) where they
+    /// set a password.
+    Invite {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: String,
+        /// admin, writer or viewer.
+        #[arg(long)]
+        role: String,
+        /// The team a writer decides for.
+        #[arg(long)]
+        team: Option<String>,
+        /// Where people reach the pages, for the link (default: http://<server.bind>).
+        #[arg(long, value_name = "URL")]
+        base_url: Option<String>,
+    },
+    /// List users (never their passwords).
+    List,
+    /// Disable a user by id: they cannot sign in, and their sessions end at once.
+    Disable { id: i64 },
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -187,25 +219,40 @@ fn first_start_key(store: &Store) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// A viewer key for the demo and a one-time sign-in link code for it.
-fn demo_sign_in_code(store: &Store) -> anyhow::Result<String> {
+/// The demo viewer's sign-in.
+const DEMO_EMAIL: &str = "demo.viewer@example.com";
+
+/// A demo viewer account with a fresh random password: (email, password); none when
+/// the demo viewer exists already.
+fn demo_viewer(store: &Store) -> anyhow::Result<Option<(String, String)>> {
+    use offerlab::domain::user::{Email, Password};
     let mut conn = store.conn()?;
     let now = chrono::Utc::now();
-    let key = store::keys::create(
+    let new = store::users::NewUser {
+        email: Email::parse(DEMO_EMAIL).map_err(|e| anyhow::anyhow!("demo email {e}"))?,
+        name: "Demo viewer".into(),
+        role: offerlab::domain::access::Role::Viewer,
+        team: None,
+    };
+    let mut secret = [0u8; 9];
+    rand::RngExt::fill(&mut rand::rng(), &mut secret);
+    let password = format!("demo-{}", hex::encode(secret));
+    let parsed = Password::parse(&password).map_err(|e| anyhow::anyhow!("demo password {e}"))?;
+    let (_, token) = match store::users::invite(
         &mut conn,
         &Actor::system("demo"),
-        "demo viewer",
-        offerlab::domain::access::Role::Viewer,
-        None,
+        &new,
+        chrono::Duration::hours(1),
         now,
-    )?;
-    Ok(store::sessions::create(
-        &mut conn,
-        key.key.id,
-        store::sessions::Kind::Link,
-        chrono::Duration::hours(24),
-        now,
-    )?)
+    ) {
+        Ok(invited) => invited,
+        // Kept from an earlier run (its pilots were removed): its password stands.
+        Err(store::StoreError::Conflict(_)) => return Ok(None),
+        Err(e) => return Err(e.into()),
+    };
+    let hash = store::users::hash_password(&parsed)?;
+    store::users::accept_invite(&mut conn, &token, &hash, now)?;
+    Ok(Some((DEMO_EMAIL.to_owned(), password)))
 }
 
 fn load_demo(store: &Store, seed: u64) -> anyhow::Result<offerlab::demo::DemoSummary> {
@@ -223,9 +270,9 @@ fn main() -> anyhow::Result<()> {
             }
             offerlab::telemetry::init(&settings.log);
             let store = open_store(&settings)?;
-            // Before the demo, whose viewer key would otherwise count as "a key exists".
+            // Before the demo, so a fresh database always gets its first admin key.
             first_start_key(&store)?;
-            let mut demo_link = None;
+            let mut demo_viewer_sign_in = None;
             if demo {
                 let mut conn = store.conn()?;
                 if !store::initiatives::any(&mut conn)? {
@@ -236,7 +283,7 @@ fn main() -> anyhow::Result<()> {
                         events = summary.events,
                         "loaded demo pilots"
                     );
-                    demo_link = Some(demo_sign_in_code(&store)?);
+                    demo_viewer_sign_in = demo_viewer(&store)?;
                 }
             }
             let url = redact(&settings.database.url);
@@ -253,9 +300,9 @@ fn main() -> anyhow::Result<()> {
                 app.port()
             );
             println!("  Leadership pages: http://{host}:{}/", app.port());
-            if let Some(code) = demo_link {
+            if let Some((email, password)) = demo_viewer_sign_in {
                 println!(
-                    "  Demo sign-in (viewer, works once, for 24 hours): http://{host}:{}/sign-in?code={code}",
+                    "  Demo sign-in (viewer): http://{host}:{}/sign-in  email {email}  password {password}",
                     app.port()
                 );
             }
@@ -386,6 +433,60 @@ fn main() -> anyhow::Result<()> {
                         .map(offerlab::api::audit::AuditEntryView::from)
                         .collect();
                     println!("{}", serde_json::to_string_pretty(&entries)?);
+                }
+            }
+        }
+        Command::Users { db, action } => {
+            let settings = settings_with(&db)?;
+            let store = open_store(&settings)?;
+            let mut conn = store.conn()?;
+            match action {
+                UsersAction::Invite {
+                    email,
+                    name,
+                    role,
+                    team,
+                    base_url,
+                } => {
+                    let new =
+                        offerlab::api::users::parse_invite(&email, &name, &role, team.as_deref())
+                            .map_err(|e| anyhow::anyhow!("{}", describe(&e)))?;
+                    let ttl = chrono::Duration::hours(i64::from(settings.dashboard.invite_hours));
+                    let (user, token) =
+                        store::users::invite(&mut conn, &cli_actor(), &new, ttl, chrono::Utc::now())?;
+                    let base =
+                        base_url.unwrap_or_else(|| format!("http://{}", settings.server.bind));
+                    println!(
+                        "invited user {} ({}, {}, {}{}); send them this link, it works once for {} hours:",
+                        user.id,
+                        user.name,
+                        user.email,
+                        user.role,
+                        user.team.map(|t| format!(", team {t}")).unwrap_or_default(),
+                        settings.dashboard.invite_hours,
+                    );
+                    println!("{}/invite/{token}", base.trim_end_matches('/'));
+                }
+                UsersAction::List => {
+                    for u in store::users::list(&mut conn)? {
+                        let view = offerlab::api::users::UserView::from(u);
+                        println!(
+                            "{:>4}  {:<8} {:<12} {:<9} {} <{}>",
+                            view.id,
+                            view.role.as_str(),
+                            view.team.unwrap_or_else(|| "-".into()),
+                            view.status,
+                            view.name,
+                            view.email,
+                        );
+                    }
+                }
+                UsersAction::Disable { id } => {
+                    let u = store::users::disable(&mut conn, &cli_actor(), id, chrono::Utc::now())?;
+                    println!(
+                        "disabled user {} ({}); their sessions have ended",
+                        u.id, u.email
+                    );
                 }
             }
         }

@@ -34,6 +34,14 @@ pub struct DashboardSettings {
     /// process, so sessions end when it restarts. Set it (from the environment, never
     /// in a committed file) when several instances serve the pages.
     pub cookie_secret: String,
+    /// How long an invite link stays valid, in hours.
+    pub invite_hours: u32,
+    /// Failed sign-ins allowed per account within `sign_in_window_minutes`.
+    pub sign_in_failures_per_account: u32,
+    /// Failed sign-ins allowed per client address within `sign_in_window_minutes`.
+    pub sign_in_failures_per_address: u32,
+    /// The window failed sign-ins are counted in, in minutes.
+    pub sign_in_window_minutes: u32,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -134,6 +142,17 @@ impl Settings {
         }
         if self.database.acquire_timeout_ms == 0 {
             return invalid("database.acquire_timeout_ms must be at least 1");
+        }
+        if self.dashboard.invite_hours == 0 {
+            return invalid("dashboard.invite_hours must be at least 1");
+        }
+        if self.dashboard.sign_in_failures_per_account == 0
+            || self.dashboard.sign_in_failures_per_address == 0
+            || self.dashboard.sign_in_window_minutes == 0
+        {
+            return invalid(
+                "dashboard.sign_in_failures_per_account, sign_in_failures_per_address and sign_in_window_minutes must be at least 1",
+            );
         }
         if self.limits.max_body_bytes < 1024 {
             return invalid("limits.max_body_bytes must be at least 1024");

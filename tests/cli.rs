@@ -313,34 +313,335 @@ fn keys_and_their_hashes_never_reach_the_logs() {
     assert!(!logs.contains(&hash), "a key hash in the logs");
 }
 
-#[test]
-fn serve_demo_prints_the_admin_key_and_a_sign_in_link() {
-    use std::io::{BufRead, BufReader};
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("demo-first.db");
-    let mut child = offerlab()
-        .args(["serve", "--demo", "--bind", "127.0.0.1:0", "--database"])
-        .arg(&db)
+/// Starts `serve` on `db` with `env`, and answers the child and the address it listens on
+/// once it says so (its output, logs included, read on by a thread into `output`).
+fn serve(
+    db: &std::path::Path,
+    extra: &[&str],
+    env: &[(&str, &str)],
+) -> (
+    std::process::Child,
+    String,
+    Vec<String>,
+    std::sync::Arc<std::sync::Mutex<String>>,
+) {
+    use std::io::{BufRead, BufReader, Read};
+    let mut cmd = offerlab();
+    cmd.args(["serve", "--bind", "127.0.0.1:0"])
+        .args(extra)
+        .arg("--database")
+        .arg(db)
         .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+        .stderr(std::process::Stdio::piped());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().unwrap();
+    let output = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let mut stderr = child.stderr.take().unwrap();
+    let into = output.clone();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = stderr.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            into.lock()
+                .unwrap()
+                .push_str(&String::from_utf8_lossy(&buf[..n]));
+        }
+    });
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let mut out = Vec::new();
+    let mut head = Vec::new();
+    let mut address = String::new();
     for line in lines.by_ref() {
         let line = line.unwrap();
-        let done = line.contains("Demo sign-in");
-        out.push(line);
+        if let Some(rest) = line.split("listening on ").nth(1) {
+            address = rest.split_whitespace().next().unwrap().to_owned();
+        }
+        let done = line.contains("OpenAPI");
+        head.push(line);
         if done {
             break;
         }
     }
-    std::thread::spawn(move || for _ in lines {});
+    let into = output.clone();
+    std::thread::spawn(move || {
+        for line in lines.map_while(Result::ok) {
+            let mut out = into.lock().unwrap();
+            out.push_str(&line);
+            out.push('\n');
+        }
+    });
+    (child, address, head, output)
+}
+
+fn form(pairs: &[(&str, &str)]) -> String {
+    let mut s = url::form_urlencoded::Serializer::new(String::new());
+    for (k, v) in pairs {
+        s.append_pair(k, v);
+    }
+    s.finish()
+}
+
+async fn post_form(
+    client: &reqwest::Client,
+    url: String,
+    cookie: Option<&str>,
+    pairs: &[(&str, &str)],
+) -> reqwest::Response {
+    let mut req = client
+        .post(url)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(form(pairs));
+    if let Some(c) = cookie {
+        req = req.header("cookie", c);
+    }
+    req.send().await.unwrap()
+}
+
+fn no_redirects() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+#[test]
+fn serve_demo_prints_the_admin_key_and_a_viewer_sign_in() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("demo-first.db");
+    let (mut child, address, head, _) = serve(&db, &["--demo"], &[]);
+    let out = head.join("\n");
+    assert!(out.contains("created an admin key"), "{out}");
+    assert!(!out.contains("/sign-in?code="), "no one-time link: {out}");
+    let line = head
+        .iter()
+        .find(|l| l.contains("Demo sign-in (viewer)"))
+        .unwrap_or_else(|| panic!("{out}"));
+    let word_after = |w: &str| {
+        line.split_whitespace()
+            .skip_while(|x| *x != w)
+            .nth(1)
+            .unwrap()
+            .to_owned()
+    };
+    let (email, password) = (word_after("email"), word_after("password"));
+    assert!(line.contains(&format!("{address}/sign-in")), "{line}");
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let client = no_redirects();
+        let url = format!("{address}/sign-in");
+        let r = post_form(
+            &client,
+            url.clone(),
+            None,
+            &[("email", &email), ("password", &password)],
+        )
+        .await;
+        assert_eq!(r.status(), 303, "the printed credentials sign in");
+        let cookie = r.headers()["set-cookie"]
+            .to_str()
+            .unwrap()
+            .split(';')
+            .next()
+            .unwrap()
+            .to_owned();
+        let page = client
+            .get(format!("{address}/"))
+            .header("cookie", &cookie)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(page.status(), 200);
+        let html = page.text().await.unwrap();
+        assert!(
+            html.contains("Demo viewer") && html.contains("Sign out"),
+            "{html}"
+        );
+        // They work again (not a one-time link).
+        let r = post_form(
+            &client,
+            url,
+            None,
+            &[("email", &email), ("password", &password)],
+        )
+        .await;
+        assert_eq!(r.status(), 303);
+    });
     child.kill().unwrap();
     child.wait().unwrap();
-    let out = out.join("\n");
-    assert!(out.contains("created an admin key"), "{out}");
-    assert!(out.contains("/sign-in?code="), "{out}");
+}
+
+#[test]
+fn passwords_hashes_and_tokens_never_reach_the_logs() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("people.db");
+    let out = offerlab()
+        .args([
+            "users",
+            "invite",
+            "--email",
+            "Lee@Example.com",
+            "--name",
+            "Lee",
+            "--role",
+            "writer",
+            "--team",
+            "growth",
+            "--base-url",
+            "http://pages.example",
+            "--database",
+        ])
+        .arg(&db)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("lee@example.com"), "{stdout}");
+    let link = stdout.lines().last().unwrap().to_owned();
+    let path = link
+        .strip_prefix("http://pages.example")
+        .unwrap()
+        .to_owned();
+    let token = path.trim_start_matches("/invite/").to_owned();
+    assert_eq!(token.len(), 64, "{link}");
+
+    let (mut child, address, _, logs) = serve(&db, &[], &[("OFFERLAB__LOG__FILTER", "trace")]);
+    let first = "first secret passphrase 1";
+    let wrong = "wrong secret passphrase 2";
+    let second = "second secret passphrase 3";
+    let mut session_cookies = Vec::new();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let client = no_redirects();
+        let r = post_form(
+            &client,
+            format!("{address}{path}"),
+            None,
+            &[("password", first), ("confirm", first)],
+        )
+        .await;
+        assert_eq!(r.status(), 303);
+        let sign_in = format!("{address}/sign-in");
+        let r = post_form(
+            &client,
+            sign_in.clone(),
+            None,
+            &[("email", "lee@example.com"), ("password", wrong)],
+        )
+        .await;
+        assert_eq!(r.status(), 401);
+        let r = post_form(
+            &client,
+            sign_in.clone(),
+            None,
+            &[("email", "nobody@example.com"), ("password", wrong)],
+        )
+        .await;
+        assert_eq!(r.status(), 401);
+        let r = post_form(
+            &client,
+            sign_in,
+            None,
+            &[("email", "lee@example.com"), ("password", first)],
+        )
+        .await;
+        assert_eq!(r.status(), 303);
+        let cookie = r.headers()["set-cookie"]
+            .to_str()
+            .unwrap()
+            .split(';')
+            .next()
+            .unwrap()
+            .to_owned();
+        let html = client
+            .get(format!("{address}/account"))
+            .header("cookie", &cookie)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let at = html.find("name=\"csrf\" value=\"").unwrap() + 19;
+        let csrf: String = html[at..].chars().take_while(|c| *c != '"').collect();
+        let r = post_form(
+            &client,
+            format!("{address}/account/password"),
+            Some(&cookie),
+            &[
+                ("csrf", &csrf),
+                ("current", first),
+                ("password", second),
+                ("confirm", second),
+            ],
+        )
+        .await;
+        assert_eq!(r.status(), 200);
+        let r = client
+            .get(format!("{address}/api/v1/initiatives"))
+            .header("cookie", &cookie)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        session_cookies.push(cookie);
+        session_cookies.push(csrf);
+    });
+    child.kill().unwrap();
+    child.wait().unwrap();
+    // Let the reader threads drain what the server wrote.
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let logs = logs.lock().unwrap().clone();
+    assert!(logs.len() > 200, "trace logs were written: {logs}");
+    assert!(logs.contains("password sign-in failed"), "{logs}");
+
+    let store = offerlab::store::Store::open(
+        offerlab::settings::Settings::load_from(std::path::Path::new("config"), "test")
+            .map(|mut s| {
+                s.database.url = db.display().to_string();
+                s
+            })
+            .unwrap()
+            .store_options()
+            .unwrap(),
+    )
+    .unwrap();
+    let mut conn = store.conn().unwrap();
+    let id = offerlab::store::users::list(&mut conn).unwrap()[0].id;
+    let hash = offerlab::store::users::password_hash(&mut conn, id)
+        .unwrap()
+        .unwrap();
+    assert!(hash.starts_with("$argon2id$"), "{hash}");
+    for secret in [
+        first,
+        wrong,
+        second,
+        hash.as_str(),
+        "$argon2",
+        token.as_str(),
+    ] {
+        assert!(!logs.contains(secret), "{secret:?} in the logs");
+    }
+    let cookie_value = session_cookies[0].split_once('=').unwrap().1.to_owned();
+    let session_token = cookie_value.split('.').next().unwrap();
+    assert!(!logs.contains(session_token), "a session token in the logs");
+    assert!(
+        !logs.contains(&session_cookies[1]),
+        "a form token in the logs"
+    );
+    // Nor URL-encoded (form bodies are encoded).
+    for secret in [first, wrong, second] {
+        assert!(
+            !logs.contains(&form(&[("p", secret)])[2..]),
+            "{secret:?} encoded in the logs"
+        );
+    }
 }
 
 #[test]

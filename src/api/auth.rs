@@ -21,9 +21,63 @@ use super::AppState;
 use super::error::ApiError;
 use super::extract;
 use super::routes::{RouteRules, Rule};
-use crate::domain::access::{Caller, Need};
+use crate::domain::access::{Caller, Need, Who};
 use crate::domain::{InitiativeKey, TeamKey};
-use crate::store::{self, StoreError, keys};
+use crate::store::{self, StoreError, keys, sessions};
+
+/// The dashboard's session cookie.
+pub const COOKIE: &str = "offerlab_session";
+
+fn mac(secret: &[u8], label: &[u8], token: &str) -> Option<hmac::Hmac<sha2::Sha256>> {
+    use hmac::Mac;
+    let mut m = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret).ok()?;
+    m.update(label);
+    m.update(token.as_bytes());
+    Some(m)
+}
+
+/// `token.signature` for a session cookie: HMAC-SHA256 of the token under the secret.
+pub fn sign(secret: &[u8], token: &str) -> String {
+    use hmac::Mac;
+    let signature = mac(secret, b"", token)
+        .map(|m| hex::encode(m.finalize().into_bytes()))
+        .unwrap_or_default();
+    format!("{token}.{signature}")
+}
+
+/// The token of a cookie value whose signature holds (compared in constant time).
+pub fn verify<'a>(secret: &[u8], value: &'a str) -> Option<&'a str> {
+    use hmac::Mac;
+    let (token, signature) = value.split_once('.')?;
+    let signature = hex::decode(signature).ok()?;
+    mac(secret, b"", token)?.verify_slice(&signature).ok()?;
+    Some(token)
+}
+
+/// The form token of a session (synchronizer token against cross-site request forgery):
+/// an HMAC of the session token under the secret, so it needs no storage and dies with
+/// the session.
+pub fn csrf_token(secret: &[u8], session_token: &str) -> String {
+    use hmac::Mac;
+    mac(secret, b"csrf:", session_token)
+        .map(|m| hex::encode(m.finalize().into_bytes()))
+        .unwrap_or_default()
+}
+
+/// Whether a form token belongs to the session (compared in constant time).
+pub fn csrf_holds(secret: &[u8], session_token: &str, presented: &str) -> bool {
+    use hmac::Mac;
+    let Ok(presented) = hex::decode(presented) else {
+        return false;
+    };
+    mac(secret, b"csrf:", session_token).is_some_and(|m| m.verify_slice(&presented).is_ok())
+}
+
+/// The session token of a request's cookie, when its signature holds.
+pub fn session_token(secret: &[u8], req: &actix_web::HttpRequest) -> Option<String> {
+    let cookie = req.cookie(COOKIE)?;
+    verify(secret, cookie.value()).map(str::to_owned)
+}
 
 /// How long a key lookup or an initiative's owner team is trusted before it is read
 /// again. Revocation on another instance takes effect within this time; on this instance
@@ -84,7 +138,7 @@ impl AccessCache {
 pub struct RateLimiter {
     rate: f64,
     burst: f64,
-    buckets: Mutex<HashMap<i64, (f64, Instant)>>,
+    buckets: Mutex<HashMap<Who, (f64, Instant)>>,
 }
 
 impl RateLimiter {
@@ -97,8 +151,8 @@ impl RateLimiter {
         }
     }
 
-    /// Takes one token for `key_id`, or says how many seconds until one is free.
-    pub fn take(&self, key_id: i64) -> Result<(), u64> {
+    /// Takes one token for `who`, or says how many seconds until one is free.
+    pub fn take(&self, who: Who) -> Result<(), u64> {
         if self.rate <= 0.0 {
             return Ok(());
         }
@@ -106,7 +160,7 @@ impl RateLimiter {
             return Ok(());
         };
         let now = Instant::now();
-        let (tokens, last) = buckets.entry(key_id).or_insert((self.burst, now));
+        let (tokens, last) = buckets.entry(who).or_insert((self.burst, now));
         *tokens = (*tokens + now.duration_since(*last).as_secs_f64() * self.rate).min(self.burst);
         *last = now;
         if *tokens >= 1.0 {
@@ -162,7 +216,9 @@ async fn authenticate(state: &AppState, secret: String) -> Result<Caller, ApiErr
     // Recording the use is a write: the request must never wait behind the ingest
     // writer's transaction for it (SQLite has one writer), so it runs on its own.
     let store = state.store.clone();
-    let key_id = caller.key_id;
+    let Some(key_id) = caller.who.key_id() else {
+        return Ok(caller);
+    };
     actix_web::rt::spawn(async move {
         let touched = web::block(move || -> Result<(), StoreError> {
             let mut conn = store.conn()?;
@@ -258,6 +314,35 @@ async fn need(state: &AppState, req: &mut ServiceRequest, rule: Rule) -> Result<
     Ok(Need::WriteFor { teams })
 }
 
+/// A signed-in browser reading the API (the readout's JSON and CSV links): a valid
+/// session cookie stands for its owner on `GET` and `HEAD` only, and only when the
+/// request sends no `Authorization` header. A cookie never authorizes any other method,
+/// so a page gains no write rights through it.
+async fn session_caller(
+    state: &AppState,
+    req: &ServiceRequest,
+) -> Result<Option<Caller>, ApiError> {
+    use actix_web::http::Method;
+    let read = matches!(*req.method(), Method::GET | Method::HEAD);
+    if !read || req.headers().contains_key(header::AUTHORIZATION) {
+        return Ok(None);
+    }
+    let Some(token) = session_token(&state.session_secret, req.request()) else {
+        return Ok(None);
+    };
+    let store = state.store.clone();
+    Ok(web::block(move || -> Result<Option<Caller>, StoreError> {
+        let mut conn = store.conn()?;
+        sessions::caller(
+            &mut conn,
+            &token,
+            sessions::Kind::Session,
+            chrono::Utc::now(),
+        )
+    })
+    .await??)
+}
+
 async fn decide(state: &AppState, req: &mut ServiceRequest) -> Result<Option<Caller>, ApiError> {
     // The rules of the resource the router matched. Without them nothing is allowed.
     let Some(rules) = req.app_data::<RouteRules>() else {
@@ -273,10 +358,13 @@ async fn decide(state: &AppState, req: &mut ServiceRequest) -> Result<Option<Cal
         None | Some(Rule::Public) => return Ok(None),
         Some(rule) => rule,
     };
-    let caller = authenticate(state, bearer(req)?).await?;
+    let caller = match session_caller(state, req).await? {
+        Some(caller) => caller,
+        None => authenticate(state, bearer(req)?).await?,
+    };
     state
         .rate
-        .take(caller.key_id)
+        .take(caller.who)
         .map_err(|retry_after| ApiError::TooManyRequests { retry_after })?;
     let need = need(state, req, rule).await?;
     caller
@@ -297,7 +385,7 @@ pub async fn authorize(
     match decide(&state, &mut req).await {
         Ok(caller) => {
             if let Some(c) = caller {
-                tracing::debug!(key_id = c.key_id, role = %c.role, "authorized");
+                tracing::debug!(who = %c.who, role = %c.role, "authorized");
                 req.extensions_mut().insert(c);
             }
             Ok(next.call(req).await?.map_into_left_body())

@@ -55,7 +55,7 @@ pub struct DecisionView {
     /// Decided before `min_exposures`, or against the verdict (`scale` without
     /// `validated`, `stop` with it).
     pub against_evidence: bool,
-    /// The label of the API key that decided.
+    /// The label of the API key, or the name of the person, that decided.
     pub decided_by: String,
     pub decided_at: DateTime<Utc>,
     /// What the evidence said at that moment.

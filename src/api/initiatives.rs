@@ -10,7 +10,8 @@ use super::error::{ApiError, Problem};
 use super::extract::{ApiJson, Authed, PathKey};
 use super::{AppState, blocking};
 use crate::analysis;
-use crate::domain::decision::DecisionRequest;
+use crate::domain::access::Caller;
+use crate::domain::decision::{DecisionRecord, DecisionRequest};
 use crate::domain::initiative::{parse_core_segments, parse_name, parse_text};
 use crate::domain::{
     Cents, Confidence, Criteria, Currency, Decision, FieldErrors, Initiative, InitiativeDraft,
@@ -548,17 +549,39 @@ pub async fn conclude_initiative(
     PathKey(key): PathKey,
     ApiJson(input): ApiJson<ConcludeInput>,
 ) -> Result<HttpResponse, ApiError> {
-    let key_id = caller.key_id;
-    // Field errors first (the label is filled in below, once read).
-    let request = DecisionRequest::parse(
+    let (concluded, recorded) = record_decision(
+        &state,
+        key,
+        &caller,
         &input.decision,
         &input.note,
         input.override_reason.as_deref(),
-        String::new(),
-        Some(key_id),
     )
-    .map_err(ApiError::invalid)?;
-    let (concluded, recorded) = blocking(&state, move |c| {
+    .await?;
+    Ok(HttpResponse::Ok().json(ConcludedView {
+        initiative: InitiativeView::from(concluded),
+        recorded_decision: DecisionView::from(recorded),
+    }))
+}
+
+/// Concludes a running pilot with a decision by `caller` (the API's conclude and the
+/// readout's form): validates the fields, checks the decision against the evidence and
+/// appends it to the decision log under the key's label or the user's name, with its
+/// audit entries.
+pub async fn record_decision(
+    state: &AppState,
+    key: InitiativeKey,
+    caller: &Caller,
+    decision: &str,
+    note: &str,
+    override_reason: Option<&str>,
+) -> Result<(Initiative, DecisionRecord), ApiError> {
+    let who = caller.who;
+    let caller = caller.clone();
+    // Field errors first (the name is filled in below, once read).
+    let request = DecisionRequest::parse(decision, note, override_reason, String::new(), Some(who))
+        .map_err(ApiError::invalid)?;
+    blocking(state, move |c| {
         let actor = keys::actor(c, &caller)?;
         let request = DecisionRequest {
             decided_by: actor.name.clone(),
@@ -569,9 +592,5 @@ pub async fn conclude_initiative(
             snapshot(&analysis::build(i, cells, daily, now))
         })
     })
-    .await?;
-    Ok(HttpResponse::Ok().json(ConcludedView {
-        initiative: InitiativeView::from(concluded),
-        recorded_decision: DecisionView::from(recorded),
-    }))
+    .await
 }

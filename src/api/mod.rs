@@ -14,6 +14,8 @@ pub mod metrics;
 pub mod reports;
 pub mod routes;
 pub mod segments;
+pub mod throttle;
+pub mod users;
 
 use std::sync::Arc;
 
@@ -33,6 +35,8 @@ pub struct AppState {
     pub http: metrics::HttpStats,
     /// Signs dashboard session cookies.
     pub session_secret: Vec<u8>,
+    /// Failed password sign-ins per account and per address.
+    pub sign_in: throttle::SignInThrottle,
     pub queue: IngestQueue,
     pub settings: Arc<Settings>,
 }
@@ -82,6 +86,9 @@ where
         keys::list_keys,
         keys::revoke_key,
         audit::list_audit,
+        users::invite_user,
+        users::list_users,
+        users::disable_user,
         openapi_json,
         health::healthz,
         health::readyz,
@@ -95,6 +102,7 @@ where
         (name = "reports", description = "Reports, verdicts, the portfolio and planning"),
         (name = "keys", description = "API keys (admins)"),
         (name = "audit", description = "The audit log of changes (admins)"),
+        (name = "users", description = "People who sign in to the pages (admins)"),
         (name = "health", description = "Liveness and readiness"),
     )
 )]

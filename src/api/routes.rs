@@ -199,7 +199,9 @@ fn other_method(req: &HttpRequest, allow: String) -> Result<HttpResponse, ApiErr
 
 /// Every route under `/api/v1` and the health and metrics endpoints.
 pub fn declare_api(r: &mut impl Register) {
-    use super::{audit, decisions, events, health, initiatives, keys, metrics, reports, segments};
+    use super::{
+        audit, decisions, events, health, initiatives, keys, metrics, reports, segments, users,
+    };
     use Rule::*;
     let (get, post, patch, delete) = (Method::GET, Method::POST, Method::PATCH, Method::DELETE);
 
@@ -294,10 +296,24 @@ pub fn declare_api(r: &mut impl Register) {
     );
     r.add(post.clone(), "/api/v1/plan", Read, reports::post_plan);
 
-    r.add(post, "/api/v1/keys", Admin, keys::create_key);
+    r.add(post.clone(), "/api/v1/keys", Admin, keys::create_key);
     r.add(get.clone(), "/api/v1/keys", Admin, keys::list_keys);
-    r.add(get, "/api/v1/audit", Admin, audit::list_audit);
+    r.add(get.clone(), "/api/v1/audit", Admin, audit::list_audit);
     r.add(delete, "/api/v1/keys/{id}", Admin, keys::revoke_key);
+
+    r.add(
+        post.clone(),
+        "/api/v1/users/invites",
+        Admin,
+        users::invite_user,
+    );
+    r.add(get, "/api/v1/users", Admin, users::list_users);
+    r.add(
+        post,
+        "/api/v1/users/{id}/disable",
+        Admin,
+        users::disable_user,
+    );
 }
 
 /// Every route of the service (API, health and pages), as declared.

@@ -4,16 +4,48 @@ use super::TeamKey;
 use super::initiative::text_enum;
 
 text_enum!(
-    /// What an API key may do.
+    /// What an API key or a user may do.
     Role { Admin => "admin", Writer => "writer", Viewer => "viewer" }
 );
+
+/// Who is behind a request: a machine's API key, or a person signed in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Who {
+    Key(i64),
+    User(i64),
+}
+
+impl Who {
+    pub fn key_id(self) -> Option<i64> {
+        match self {
+            Who::Key(id) => Some(id),
+            Who::User(_) => None,
+        }
+    }
+
+    pub fn user_id(self) -> Option<i64> {
+        match self {
+            Who::User(id) => Some(id),
+            Who::Key(_) => None,
+        }
+    }
+}
+
+impl std::fmt::Display for Who {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Who::Key(id) => write!(f, "key {id}"),
+            Who::User(id) => write!(f, "user {id}"),
+        }
+    }
+}
 
 /// The authenticated caller of one request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Caller {
-    pub key_id: i64,
+    pub who: Who,
     pub role: Role,
-    /// The team a writer key writes for (admins and viewers have none).
+    /// The team a writer writes for (admins and viewers have none).
     pub team: Option<TeamKey>,
 }
 
@@ -35,13 +67,13 @@ pub enum Need {
 /// Why a known caller is refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Denied {
-    #[error("this key is read-only (role viewer)")]
+    #[error("read-only (role viewer)")]
     ReadOnly,
-    #[error("only admin keys may do this")]
+    #[error("only admins may do this")]
     AdminOnly,
-    #[error("this key writes for team '{key_team}', not '{wanted}'")]
+    #[error("this caller writes for team '{key_team}', not '{wanted}'")]
     OtherTeam { key_team: String, wanted: String },
-    #[error("this writer key has no team")]
+    #[error("this writer has no team")]
     NoTeam,
 }
 
@@ -78,17 +110,17 @@ mod tests {
     #[test]
     fn decisions() {
         let admin = Caller {
-            key_id: 1,
+            who: Who::Key(1),
             role: Role::Admin,
             team: None,
         };
         let viewer = Caller {
-            key_id: 2,
+            who: Who::Key(2),
             role: Role::Viewer,
             team: None,
         };
         let growth = Caller {
-            key_id: 3,
+            who: Who::Key(3),
             role: Role::Writer,
             team: Some(team("growth")),
         };

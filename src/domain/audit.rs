@@ -4,13 +4,13 @@
 
 use chrono::{DateTime, Utc};
 
-use super::access::Caller;
 use super::initiative::text_enum;
 
 text_enum!(
     /// What kind of actor made a change.
     ActorKind {
         ApiKey => "api_key",
+        User => "user",
         Cli => "cli",
         System => "system",
     }
@@ -23,6 +23,7 @@ text_enum!(
         Decision => "decision",
         ApiKey => "api_key",
         Segment => "segment",
+        User => "user",
     }
 );
 
@@ -37,6 +38,8 @@ text_enum!(
         KeyCreate => "api_key.create",
         KeyRevoke => "api_key.revoke",
         SegmentCreate => "segment.create",
+        UserInvite => "user.invite",
+        UserDisable => "user.disable",
     }
 );
 
@@ -51,6 +54,7 @@ impl Action {
             Action::DecisionRecord => TargetType::Decision,
             Action::KeyCreate | Action::KeyRevoke => TargetType::ApiKey,
             Action::SegmentCreate => TargetType::Segment,
+            Action::UserInvite | Action::UserDisable => TargetType::User,
         }
     }
 }
@@ -68,11 +72,20 @@ pub struct Actor {
 
 impl Actor {
     /// An API key, named by its label.
-    pub fn api_key(caller: &Caller, label: String) -> Self {
+    pub fn api_key(id: i64, label: String) -> Self {
         Self {
             kind: ActorKind::ApiKey,
-            id: Some(caller.key_id),
+            id: Some(id),
             name: label,
+        }
+    }
+
+    /// A person signed in to the pages, named by their name.
+    pub fn user(id: i64, name: String) -> Self {
+        Self {
+            kind: ActorKind::User,
+            id: Some(id),
+            name,
         }
     }
 

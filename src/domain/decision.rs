@@ -10,6 +10,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::access::Who;
 use super::initiative::{Decision, Mode, parse_text};
 use super::{FieldError, FieldErrors};
 
@@ -84,7 +85,8 @@ pub struct NewDecision {
     pub against_evidence: bool,
     pub snapshot: EvidenceSnapshot,
     pub decided_by: String,
-    pub decided_by_key_id: Option<i64>,
+    /// The key or the user who decided (none for the demo).
+    pub decided_by_who: Option<Who>,
 }
 
 /// What someone asks to decide (validated text, not yet checked against the evidence).
@@ -95,7 +97,8 @@ pub struct DecisionRequest {
     pub override_reason: Option<String>,
     /// The API key's label (or who else decided, e.g. the demo).
     pub decided_by: String,
-    pub decided_by_key_id: Option<i64>,
+    /// The key or the user who decided (none for the demo).
+    pub decided_by_who: Option<Who>,
 }
 
 impl DecisionRequest {
@@ -106,7 +109,7 @@ impl DecisionRequest {
         note: &str,
         override_reason: Option<&str>,
         decided_by: String,
-        decided_by_key_id: Option<i64>,
+        decided_by_who: Option<Who>,
     ) -> Result<Self, FieldErrors> {
         let mut errors = FieldErrors::default();
         let decision = errors.take("decision", Decision::parse(decision));
@@ -123,7 +126,7 @@ impl DecisionRequest {
                 note: note?,
                 override_reason: override_reason?,
                 decided_by,
-                decided_by_key_id,
+                decided_by_who,
             })
         })
     }
@@ -149,7 +152,7 @@ impl DecisionRequest {
             against_evidence: !why.is_empty(),
             snapshot,
             decided_by: self.decided_by,
-            decided_by_key_id: self.decided_by_key_id,
+            decided_by_who: self.decided_by_who,
         })
     }
 }

@@ -8,7 +8,7 @@ use sha2::{Digest, Sha256};
 use super::schema::api_keys::dsl as k;
 use super::{DbConn, StoreError, to_naive, to_utc};
 use crate::domain::TeamKey;
-use crate::domain::access::{Caller, Role};
+use crate::domain::access::{Caller, Role, Who};
 use crate::domain::audit::{Action, Actor, AuditEntry};
 
 /// Every key starts with this, so leaked keys are easy to recognise and scan for.
@@ -205,8 +205,13 @@ pub fn revoke(
 
 /// The actor behind an authenticated caller: its key, named by the key's label.
 pub fn actor(conn: &mut DbConn, caller: &Caller) -> Result<Actor, StoreError> {
-    let label = label(conn, caller.key_id)?.unwrap_or_else(|| format!("key {}", caller.key_id));
-    Ok(Actor::api_key(caller, label))
+    Ok(match caller.who {
+        Who::Key(id) => Actor::api_key(id, label(conn, id)?.unwrap_or_else(|| format!("key {id}"))),
+        Who::User(id) => Actor::user(
+            id,
+            super::users::name(conn, id)?.unwrap_or_else(|| format!("user {id}")),
+        ),
+    })
 }
 
 /// The caller behind a presented key, if the key exists and is not revoked.
@@ -226,7 +231,7 @@ pub fn caller(conn: &mut DbConn, secret: &str) -> Result<Option<Caller>, StoreEr
         return Ok(None);
     }
     Ok(Some(Caller {
-        key_id: id,
+        who: Who::Key(id),
         role: Role::parse(&role).map_err(StoreError::Corrupt)?,
         team: team.map(TeamKey::from_trusted),
     }))

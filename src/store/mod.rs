@@ -10,6 +10,7 @@ mod models;
 pub mod schema;
 pub mod segments;
 pub mod sessions;
+pub mod users;
 
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};

@@ -181,6 +181,7 @@ pub struct DecisionRow {
     pub decided_by: String,
     pub decided_by_key_id: Option<i64>,
     pub decided_at: NaiveDateTime,
+    pub decided_by_user_id: Option<i64>,
 }
 
 impl DecisionRow {
@@ -199,8 +200,9 @@ impl DecisionRow {
             verdict: d.snapshot.verdict.clone(),
             snapshot: serde_json::to_string(&d.snapshot).map_err(|e| corrupt("snapshot", e))?,
             decided_by: d.decided_by.clone(),
-            decided_by_key_id: d.decided_by_key_id,
+            decided_by_key_id: d.decided_by_who.and_then(|w| w.key_id()),
             decided_at: to_naive(decided_at),
+            decided_by_user_id: d.decided_by_who.and_then(|w| w.user_id()),
         })
     }
 

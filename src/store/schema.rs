@@ -100,9 +100,12 @@ diesel::joinable!(daily_counts -> initiatives (initiative_id));
 diesel::joinable!(decisions -> initiatives (initiative_id));
 
 diesel::joinable!(sessions -> api_keys (key_id));
+diesel::joinable!(invites -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     api_keys,
+    users,
+    invites,
     sessions,
     segments,
     initiatives,
@@ -131,7 +134,8 @@ diesel::table! {
 diesel::table! {
     sessions (token_hash) {
         token_hash -> Text,
-        key_id -> BigInt,
+        key_id -> Nullable<BigInt>,
+        user_id -> Nullable<BigInt>,
         kind -> Text,
         created_at -> Timestamp,
         expires_at -> Timestamp,
@@ -151,6 +155,30 @@ diesel::table! {
         decided_by -> Text,
         decided_by_key_id -> Nullable<BigInt>,
         decided_at -> Timestamp,
+        decided_by_user_id -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    users (id) {
+        id -> BigInt,
+        email -> Text,
+        name -> Text,
+        role -> Text,
+        team -> Nullable<Text>,
+        password_hash -> Nullable<Text>,
+        created_at -> Timestamp,
+        disabled_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    invites (token_hash) {
+        token_hash -> Text,
+        user_id -> BigInt,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
     }
 }
 

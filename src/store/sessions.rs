@@ -1,13 +1,13 @@
-//! Dashboard sessions and one-time sign-in links. Only a SHA-256 of each token is kept.
+//! Dashboard sessions (of a user or an API key) and one-time sign-in links. Only a SHA-256 of each token is kept.
 
 use chrono::{DateTime, Duration, Utc};
 use diesel::prelude::*;
 use rand::RngExt;
 
-use super::schema::{api_keys, sessions};
+use super::schema::{api_keys, sessions, users};
 use super::{DbConn, StoreError, to_naive};
 use crate::domain::TeamKey;
-use crate::domain::access::{Caller, Role};
+use crate::domain::access::{Caller, Role, Who};
 
 /// What a token opens.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,10 +27,18 @@ impl Kind {
     }
 }
 
-/// Creates a token for `key_id`, valid for `ttl`.
+/// Who a session belongs to, as the pages show it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SessionOwner {
+    pub caller: Caller,
+    /// The user's name, or the API key's label.
+    pub name: String,
+}
+
+/// Creates a token for a key or a user, valid for `ttl`.
 pub fn create(
     conn: &mut DbConn,
-    key_id: i64,
+    who: Who,
     kind: Kind,
     ttl: Duration,
     now: DateTime<Utc>,
@@ -41,7 +49,8 @@ pub fn create(
     diesel::insert_into(sessions::table)
         .values((
             sessions::token_hash.eq(super::keys::hash_key(&token)),
-            sessions::key_id.eq(key_id),
+            sessions::key_id.eq(who.key_id()),
+            sessions::user_id.eq(who.user_id()),
             sessions::kind.eq(kind.as_str()),
             sessions::created_at.eq(to_naive(now)),
             sessions::expires_at.eq(to_naive(now + ttl)),
@@ -50,36 +59,88 @@ pub fn create(
     Ok(token)
 }
 
-/// The caller behind a token of `kind`: unexpired, and its key not revoked.
+/// The owner of a token of `kind`: unexpired, and its key not revoked or its user not
+/// disabled.
+pub fn owner(
+    conn: &mut DbConn,
+    token: &str,
+    kind: Kind,
+    now: DateTime<Utc>,
+) -> Result<Option<SessionOwner>, StoreError> {
+    let found: Option<(Option<i64>, Option<i64>)> = sessions::table
+        .select((sessions::key_id, sessions::user_id))
+        .filter(sessions::token_hash.eq(super::keys::hash_key(token)))
+        .filter(sessions::kind.eq(kind.as_str()))
+        .filter(sessions::expires_at.gt(to_naive(now)))
+        .first(conn)
+        .optional()?;
+    let row: Option<(i64, String, Option<String>, String, Who)> = match found {
+        Some((Some(key_id), _)) => api_keys::table
+            .select((
+                api_keys::id,
+                api_keys::role,
+                api_keys::team,
+                api_keys::label,
+            ))
+            .filter(api_keys::id.eq(key_id))
+            .filter(api_keys::revoked_at.is_null())
+            .first::<(i64, String, Option<String>, String)>(conn)
+            .optional()?
+            .map(|(id, role, team, name)| (id, role, team, name, Who::Key(id))),
+        Some((None, Some(user_id))) => users::table
+            .select((users::id, users::role, users::team, users::name))
+            .filter(users::id.eq(user_id))
+            .filter(users::disabled_at.is_null())
+            .first::<(i64, String, Option<String>, String)>(conn)
+            .optional()?
+            .map(|(id, role, team, name)| (id, role, team, name, Who::User(id))),
+        _ => None,
+    };
+    row.map(|(_, role, team, name, who)| {
+        Ok(SessionOwner {
+            caller: Caller {
+                who,
+                role: Role::parse(&role).map_err(StoreError::Corrupt)?,
+                team: team.map(TeamKey::from_trusted),
+            },
+            name,
+        })
+    })
+    .transpose()
+}
+
+/// The caller behind a token of `kind` (see [`owner`]).
 pub fn caller(
     conn: &mut DbConn,
     token: &str,
     kind: Kind,
     now: DateTime<Utc>,
 ) -> Result<Option<Caller>, StoreError> {
-    let found: Option<(i64, String, Option<String>)> = sessions::table
-        .inner_join(api_keys::table.on(api_keys::id.eq(sessions::key_id)))
-        .select((api_keys::id, api_keys::role, api_keys::team))
-        .filter(sessions::token_hash.eq(super::keys::hash_key(token)))
-        .filter(sessions::kind.eq(kind.as_str()))
-        .filter(sessions::expires_at.gt(to_naive(now)))
-        .filter(api_keys::revoked_at.is_null())
-        .first(conn)
-        .optional()?;
-    found
-        .map(|(id, role, team)| {
-            Ok(Caller {
-                key_id: id,
-                role: Role::parse(&role).map_err(StoreError::Corrupt)?,
-                team: team.map(TeamKey::from_trusted),
-            })
-        })
-        .transpose()
+    Ok(owner(conn, token, kind, now)?.map(|o| o.caller))
 }
 
 /// Ends a session (or uses up a link).
 pub fn delete(conn: &mut DbConn, token: &str) -> Result<(), StoreError> {
     diesel::delete(sessions::table.filter(sessions::token_hash.eq(super::keys::hash_key(token))))
         .execute(conn)?;
+    Ok(())
+}
+
+/// Ends every session of a user (sign-out everywhere, a disabled user).
+pub fn end_all_for_user(conn: &mut DbConn, user_id: i64) -> Result<usize, StoreError> {
+    Ok(
+        diesel::delete(sessions::table.filter(sessions::user_id.eq(Some(user_id))))
+            .execute(conn)?,
+    )
+}
+
+/// Ends every session of a user but `keep` (after a password change).
+pub fn end_others_of_user(conn: &mut DbConn, user_id: i64, keep: &str) -> Result<(), StoreError> {
+    diesel::delete(
+        sessions::table
+            .filter(sessions::user_id.eq(Some(user_id)))
+            .filter(sessions::token_hash.ne(super::keys::hash_key(keep))),
+    )
+    .execute(conn)?;
     Ok(())
 }

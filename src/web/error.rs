@@ -28,6 +28,12 @@ pub enum PageError {
     /// 403: a page for admins, opened by someone else.
     #[error("admins only")]
     AdminOnly,
+    /// 403: a form without the session's form token (or with no session behind it).
+    #[error("form token missing or wrong")]
+    FormExpired,
+    /// 403: signed in, without the right.
+    #[error("forbidden: {0}")]
+    Forbidden(String),
     /// 503: the database is not reachable.
     #[error("service unavailable")]
     Unavailable,
@@ -91,6 +97,20 @@ impl PageError {
                     (back)
                 },
             ),
+            PageError::FormExpired => (
+                "This form has expired".into(),
+                html! {
+                    p.lede { "The form was not sent from a page of your current sign-in. Reload the page, sign in again if asked, and send the form again." }
+                    (back)
+                },
+            ),
+            PageError::Forbidden(why) => (
+                "You can't do this".into(),
+                html! {
+                    p.lede { "Your account may not do this: " (why) "." }
+                    (back)
+                },
+            ),
             PageError::Unavailable => (
                 "The database isn't reachable right now".into(),
                 html! {
@@ -132,7 +152,10 @@ impl ResponseError for PageError {
         match self {
             PageError::BadFilter { .. } => StatusCode::BAD_REQUEST,
             PageError::UnknownInitiative(_) | PageError::NotFound(_) => StatusCode::NOT_FOUND,
-            PageError::CrossSite | PageError::AdminOnly => StatusCode::FORBIDDEN,
+            PageError::CrossSite
+            | PageError::AdminOnly
+            | PageError::FormExpired
+            | PageError::Forbidden(_) => StatusCode::FORBIDDEN,
             PageError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             PageError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }

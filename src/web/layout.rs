@@ -44,8 +44,31 @@ pub fn html(status: StatusCode, page: Markup) -> HttpResponse {
         .body(page.into_string())
 }
 
-/// The document around a page's `main`.
+/// Who is signed in, for the navigation: their name, what they may open, and the
+/// session's form token for the sign-out form.
+#[derive(Debug, Clone)]
+pub struct Nav {
+    pub name: String,
+    /// An admin: the Users page is linked.
+    pub admin: bool,
+    /// A person (not an API key): the Account page is linked.
+    pub person: bool,
+    pub csrf: String,
+}
+
+/// The document around a page's `main`, for a visitor who is not signed in (no
+/// "Sign out").
 pub fn page(title: &str, main: Markup) -> Markup {
+    page_with(title, None, main)
+}
+
+/// The hidden form-token field every state-changing form of a signed-in page carries.
+pub fn csrf_field(nav: &Nav) -> Markup {
+    html! { input type="hidden" name="csrf" value=(nav.csrf); }
+}
+
+/// The document around a page's `main`; `nav` when someone is signed in.
+pub fn page_with(title: &str, nav: Option<&Nav>, main: Markup) -> Markup {
     html! {
         (DOCTYPE)
         html lang="en" {
@@ -64,8 +87,17 @@ pub fn page(title: &str, main: Markup) -> Markup {
                         span.tagline { "Is there real demand?" }
                         nav.site-nav aria-label="Site" {
                             a href="/" { "Portfolio" }
-                            form.sign-out method="post" action="/sign-out" {
-                                button type="submit" { "Sign out" }
+                            @if let Some(nav) = nav {
+                                @if nav.admin { a href="/users" { "Users" } }
+                                @if nav.person {
+                                    a.account href="/account" title="Your account" { (nav.name) }
+                                } @else {
+                                    span.account { (nav.name) }
+                                }
+                                form.sign-out method="post" action="/sign-out" {
+                                    (csrf_field(nav))
+                                    button type="submit" { "Sign out" }
+                                }
                             }
                         }
                     }

@@ -2,6 +2,10 @@
 //!
 //! - `/`: the portfolio, what needs a decision first, filterable by status and team;
 //! - `/initiatives/{key}`: one initiative's readout, verdict first, then why;
+//! - `/sign-in`, `/invite/{token}`, `/account`, `/users`: people sign in, accept an
+//!   invite, change their password, and (admins) invite and disable users;
+//! - `/initiatives/{key}/decide`: the readout's decision form (writers of the owning
+//!   team, admins), with the session's form token;
 //! - `/assets/app.css`: the stylesheet, compiled into the binary.
 //!
 //! Pages need no JavaScript and load nothing from elsewhere (charts are inline SVG,
@@ -12,6 +16,7 @@ mod audit;
 pub mod charts;
 mod error;
 mod layout;
+mod people;
 mod portfolio;
 mod readout;
 pub mod session;
@@ -20,10 +25,14 @@ use actix_web::http::{Method, StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use crate::api::decisions::load_decisions;
+use crate::api::error::ApiError;
 use crate::api::extract::initiative_key;
+use crate::api::initiatives::record_decision;
 use crate::api::reports::{load_portfolio, load_report};
 use crate::api::routes::{Register, Resources, Rule};
 use crate::api::{AppState, blocking};
+use crate::domain::access::{Denied, Need};
+use crate::domain::{Status, TeamKey};
 use crate::store::initiatives;
 pub use error::PageError;
 pub use portfolio::Filter;
@@ -38,6 +47,40 @@ pub fn declare_pages(r: &mut impl Register) {
     r.add(Method::GET, "/sign-in", OpenPage, session::sign_in_form);
     r.add(Method::POST, "/sign-in", OpenPage, session::sign_in);
     r.add(Method::POST, "/sign-out", OpenPage, session::sign_out);
+    r.add(
+        Method::GET,
+        "/invite/{token}",
+        OpenPage,
+        people::invite_form,
+    );
+    r.add(
+        Method::POST,
+        "/invite/{token}",
+        OpenPage,
+        people::accept_invite,
+    );
+    r.add(Method::POST, "/initiatives/{key}/decide", Page, decide);
+    r.add(Method::GET, "/account", Page, people::account);
+    r.add(
+        Method::POST,
+        "/account/password",
+        Page,
+        people::change_password,
+    );
+    r.add(
+        Method::POST,
+        "/sign-out-everywhere",
+        Page,
+        session::sign_out_everywhere,
+    );
+    r.add(Method::GET, "/users", Page, people::users_list);
+    r.add(Method::POST, "/users/invite", Page, people::users_invite);
+    r.add(
+        Method::POST,
+        "/users/{id}/disable",
+        Page,
+        people::users_disable,
+    );
 }
 
 /// Registers the pages and their stylesheet, each behind the sign-in middleware, which
@@ -60,7 +103,50 @@ async fn portfolio_page(
     let against = blocking(&state, initiatives::decided_against_evidence).await?;
     Ok(layout::html(
         StatusCode::OK,
-        portfolio::page(&portfolio, &filter, &against),
+        portfolio::page(&portfolio, &filter, &against, session::nav(&req).as_ref()),
+    ))
+}
+
+/// Whether the signed-in caller may decide on an initiative owned by `owner`.
+fn may_decide(session: &session::SignedIn, owner: &TeamKey) -> Result<(), Denied> {
+    session.owner.caller.allows(&Need::WriteFor {
+        teams: vec![owner.clone()],
+    })
+}
+
+/// The readout, with the decision form when the caller may decide and the pilot runs.
+async fn readout(
+    state: &AppState,
+    req: &HttpRequest,
+    form: Option<readout::DecideForm>,
+    status: StatusCode,
+) -> Result<HttpResponse, PageError> {
+    let raw = req.match_info().get("key").unwrap_or_default().to_owned();
+    // The key exactly as the sign-in check saw it.
+    let key =
+        initiative_key(req.match_info()).map_err(|_| PageError::UnknownInitiative(raw.clone()))?;
+    let report = load_report(state, key.clone())
+        .await
+        .map_err(|e| PageError::for_initiative(e, &raw))?;
+    let log = load_decisions(state, key)
+        .await
+        .map_err(|e| PageError::for_initiative(e, &raw))?;
+    let signed_in = session::signed_in(req);
+    let i = &report.initiative;
+    let owner = TeamKey::parse(i.owner_team.as_str()).ok();
+    let decide = match (&signed_in, owner) {
+        (Some(s), Some(owner)) if i.status == Status::Running && may_decide(s, &owner).is_ok() => {
+            Some(form.unwrap_or_else(|| readout::DecideForm {
+                csrf: s.csrf.clone(),
+                ..Default::default()
+            }))
+        }
+        _ => None,
+    };
+    let nav = signed_in.map(|s| s.nav());
+    Ok(layout::html(
+        status,
+        readout::page(&report, &log, nav.as_ref(), decide.as_ref()),
     ))
 }
 
@@ -69,17 +155,85 @@ async fn readout_page(
     state: web::Data<AppState>,
     req: HttpRequest,
 ) -> Result<HttpResponse, PageError> {
+    readout(&state, &req, None, StatusCode::OK).await
+}
+
+#[derive(serde::Deserialize)]
+struct DecideInput {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    decision: String,
+    #[serde(default)]
+    note: String,
+    #[serde(default)]
+    override_reason: String,
+}
+
+/// `POST /initiatives/{key}/decide`: records a decision from the readout's form, with the
+/// API's rules. A refused decision shows the form again with the reason.
+async fn decide(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Form<DecideInput>,
+) -> Result<HttpResponse, PageError> {
+    let body = body.into_inner();
+    let session = session::check_form(&req, &body.csrf)?;
     let raw = req.match_info().get("key").unwrap_or_default().to_owned();
-    // The key exactly as the sign-in check saw it.
     let key =
         initiative_key(req.match_info()).map_err(|_| PageError::UnknownInitiative(raw.clone()))?;
-    let report = load_report(&state, key.clone())
-        .await
-        .map_err(|e| PageError::for_initiative(e, &raw))?;
-    let log = load_decisions(&state, key)
-        .await
-        .map_err(|e| PageError::for_initiative(e, &raw))?;
-    Ok(layout::html(StatusCode::OK, readout::page(&report, &log)))
+    let lookup = key.clone();
+    let owner = blocking(&state, move |c| initiatives::find(c, lookup.as_str()))
+        .await?
+        .ok_or_else(|| PageError::UnknownInitiative(raw.clone()))?
+        .owner_team;
+    may_decide(&session, &owner).map_err(|d| PageError::Forbidden(d.to_string()))?;
+    let reason = Some(body.override_reason.as_str()).filter(|r| !r.trim().is_empty());
+    let recorded = record_decision(
+        &state,
+        key.clone(),
+        &session.owner.caller,
+        &body.decision,
+        &body.note,
+        reason,
+    )
+    .await;
+    let problem = match recorded {
+        Ok((_, d)) => {
+            tracing::info!(initiative = %key, decision = %d.decision, "decision recorded from the readout");
+            return Ok(HttpResponse::SeeOther()
+                .insert_header((header::LOCATION, format!("/initiatives/{key}#decision-log")))
+                .finish());
+        }
+        Err(ApiError::Invalid { errors, .. }) => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            errors
+                .iter()
+                .map(|e| format!("{} {}", field_label(&e.field), e.reason))
+                .collect::<Vec<_>>()
+                .join("; "),
+        ),
+        Err(ApiError::Conflict(why)) => (StatusCode::CONFLICT, why),
+        Err(other) => return Err(PageError::for_initiative(other, &raw)),
+    };
+    let form = readout::DecideForm {
+        csrf: session.csrf.clone(),
+        decision: body.decision,
+        note: body.note,
+        override_reason: body.override_reason,
+        problem: Some(format!("Not recorded: {}.", problem.1)),
+    };
+    readout(&state, &req, Some(form), problem.0).await
+}
+
+/// A form field as the page names it.
+fn field_label(field: &str) -> &str {
+    match field {
+        "decision" => "Decision:",
+        "note" => "Note:",
+        "override_reason" => "Override reason:",
+        other => other,
+    }
 }
 
 /// `GET /audit?before=<cursor>&target_type=…&target_id=…`: the audit log (admins).

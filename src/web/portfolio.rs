@@ -81,7 +81,12 @@ impl Filter {
 }
 
 /// `against`: keys of the initiatives whose latest decision went against the evidence.
-pub fn page(portfolio: &Portfolio, filter: &Filter, against: &BTreeSet<String>) -> Markup {
+pub fn page(
+    portfolio: &Portfolio,
+    filter: &Filter,
+    against: &BTreeSet<String>,
+    nav: Option<&layout::Nav>,
+) -> Markup {
     let shown: Vec<&PortfolioEntry> = portfolio
         .initiatives
         .iter()
@@ -100,8 +105,9 @@ pub fn page(portfolio: &Portfolio, filter: &Filter, against: &BTreeSet<String>) 
             .chain(shown.iter().map(|e| e.target_preorder_rate))
             .fold(0.0, f64::max),
     );
-    layout::page(
+    layout::page_with(
         "Portfolio",
+        nav,
         html! {
             div.page-head {
                 h1 { "Portfolio" }

@@ -65,10 +65,27 @@ fn opt_range(v: Option<Range>) -> Markup {
     }
 }
 
-pub fn page(report: &Report, log: &DecisionList) -> Markup {
+/// The decision form of the readout, for a writer of the owning team or an admin: what
+/// was typed, and why it was refused.
+#[derive(Debug, Clone, Default)]
+pub struct DecideForm {
+    pub csrf: String,
+    pub decision: String,
+    pub note: String,
+    pub override_reason: String,
+    pub problem: Option<String>,
+}
+
+pub fn page(
+    report: &Report,
+    log: &DecisionList,
+    nav: Option<&layout::Nav>,
+    decide: Option<&DecideForm>,
+) -> Markup {
     let i = &report.initiative;
-    layout::page(
+    layout::page_with(
         &i.name,
+        nav,
         html! {
             nav.crumbs aria-label="Breadcrumb" {
                 a href="/" { "Portfolio" } " › " span { (i.name) }
@@ -87,6 +104,9 @@ pub fn page(report: &Report, log: &DecisionList) -> Markup {
                 (variants(report))
             }
             (criteria(report))
+            @if let Some(form) = decide {
+                (decide_form(report, form))
+            }
             (decision_log(log))
             (data_links(report))
         },
@@ -792,6 +812,37 @@ fn criteria(report: &Report) -> Markup {
                         }
                     }
                 }
+            }
+        }
+    }
+}
+
+/// The form to record a decision. The same rules as the API's conclude: a decision
+/// against the verdict (or before the minimum exposures) needs an override reason.
+fn decide_form(report: &Report, form: &DecideForm) -> Markup {
+    let key = &report.initiative.key;
+    let verdict = report.verdict.status;
+    html! {
+        section.card.form-card.decide id="decide" aria-labelledby="decide-title" {
+            h2 id="decide-title" { "Record a decision" }
+            p { "The verdict now: " (layout::verdict_badge(verdict)) ". "
+                "Scaling without a validated verdict, stopping with one, or deciding before "
+                (count(report.initiative.criteria.min_exposures)) " exposures goes against the evidence: say why in the override reason." }
+            @if let Some(p) = &form.problem { p.problem role="alert" id="decide-problem" { (p) } }
+            form.stacked method="post" action={ "/initiatives/" (key) "/decide" } {
+                input type="hidden" name="csrf" value=(form.csrf);
+                label for="decide-decision" { "Decision" }
+                select #decide-decision name="decision" required {
+                    option value="" selected[form.decision.is_empty()] { "Choose…" }
+                    @for d in crate::domain::Decision::ALL {
+                        option value=(d.as_str()) selected[form.decision == d.as_str()] { (decision_label(*d)) }
+                    }
+                }
+                label for="decide-note" { "Note" }
+                textarea #decide-note name="note" required { (form.note) }
+                label for="decide-override" { "Override reason (when going against the evidence)" }
+                textarea #decide-override name="override_reason" { (form.override_reason) }
+                button #record-decision type="submit" { "Record the decision" }
             }
         }
     }

@@ -1,4 +1,7 @@
-//! Dashboard sign-in: a viewer (or higher) API key is exchanged for a session cookie.
+//! Dashboard sign-in: a person's email and password (or, for machine accounts, an API
+//! key) is exchanged for a session cookie. Failed password sign-ins are limited per
+//! account and per client address ([`crate::api::throttle`]) and always answer the same
+//! message.
 //!
 //! The cookie holds a random session token and an HMAC-SHA256 of it under the
 //! dashboard's secret, so a tampered cookie is refused before any lookup; the session
@@ -10,23 +13,23 @@ use actix_web::cookie::{Cookie, SameSite, time};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::{Method, StatusCode, header};
 use actix_web::middleware::Next;
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
 use chrono::{Duration, Utc};
-use hmac::{Hmac, Mac};
 use maud::html;
 use serde::Deserialize;
-use sha2::Sha256;
 
 use super::{PageError, layout};
 use crate::api::AppState;
 use crate::api::routes::{RouteRules, Rule};
-use crate::domain::access::{Caller, Role};
-use crate::store::{StoreError, keys, sessions};
+use crate::domain::access::{Role, Who};
+use crate::domain::user::Email;
+use crate::store::sessions::SessionOwner;
+use crate::store::{StoreError, keys, sessions, users};
 
-pub const COOKIE: &str = "offerlab_session";
+pub use crate::api::auth::{COOKIE, sign, verify};
 
 /// Runs a storage call on the blocking pool; failures become error pages.
-async fn db<T: Send + 'static>(
+pub(super) async fn db<T: Send + 'static>(
     state: &AppState,
     f: impl FnOnce(&mut crate::store::DbConn) -> Result<T, StoreError> + Send + 'static,
 ) -> Result<T, PageError> {
@@ -35,49 +38,71 @@ async fn db<T: Send + 'static>(
         .map_err(PageError::from)
 }
 
-fn mac(secret: &[u8], token: &str) -> Option<Hmac<Sha256>> {
-    let mut m = Hmac::<Sha256>::new_from_slice(secret).ok()?;
-    m.update(token.as_bytes());
-    Some(m)
+/// The signed-in session of a page request (put there by [`require_sign_in`]).
+#[derive(Debug, Clone)]
+pub struct SignedIn {
+    pub token: String,
+    pub owner: SessionOwner,
+    /// The session's form token (see [`crate::api::auth::csrf_token`]).
+    pub csrf: String,
 }
 
-/// `token.signature` for a cookie.
-pub fn sign(secret: &[u8], token: &str) -> String {
-    let signature = mac(secret, token)
-        .map(|m| hex::encode(m.finalize().into_bytes()))
-        .unwrap_or_default();
-    format!("{token}.{signature}")
+impl SignedIn {
+    pub fn nav(&self) -> layout::Nav {
+        layout::Nav {
+            name: self.owner.name.clone(),
+            admin: self.owner.caller.role == Role::Admin,
+            person: matches!(self.owner.caller.who, Who::User(_)),
+            csrf: self.csrf.clone(),
+        }
+    }
 }
 
-/// The token of a cookie value whose signature holds (compared in constant time).
-pub fn verify<'a>(secret: &[u8], value: &'a str) -> Option<&'a str> {
-    let (token, signature) = value.split_once('.')?;
-    let signature = hex::decode(signature).ok()?;
-    mac(secret, token)?.verify_slice(&signature).ok()?;
-    Some(token)
+/// The signed-in session of a request, if any.
+pub fn signed_in(req: &HttpRequest) -> Option<SignedIn> {
+    req.extensions().get::<SignedIn>().cloned()
 }
 
-async fn session_caller(
-    state: &AppState,
-    req: &ServiceRequest,
-) -> Result<Option<Caller>, PageError> {
-    let Some(cookie) = req.cookie(COOKIE) else {
+/// The navigation of a request's page: the session's, or none.
+pub fn nav(req: &HttpRequest) -> Option<layout::Nav> {
+    signed_in(req).map(|s| s.nav())
+}
+
+/// A state-changing form of a signed-in page: the session, when the form carries the
+/// session's form token. (The same-origin check has run in [`require_sign_in`].)
+pub fn check_form(req: &HttpRequest, csrf: &str) -> Result<SignedIn, PageError> {
+    let state = req
+        .app_data::<web::Data<AppState>>()
+        .ok_or(PageError::Internal)?;
+    let session = signed_in(req).ok_or(PageError::FormExpired)?;
+    if !crate::api::auth::csrf_holds(&state.session_secret, &session.token, csrf) {
+        tracing::warn!(route = ?req.match_pattern(), "form without a valid form token refused");
+        return Err(PageError::FormExpired);
+    }
+    Ok(session)
+}
+
+async fn session_of(state: &AppState, req: &ServiceRequest) -> Result<Option<SignedIn>, PageError> {
+    let Some(token) = crate::api::auth::session_token(&state.session_secret, req.request()) else {
         return Ok(None);
     };
-    let Some(token) = verify(&state.session_secret, cookie.value()).map(str::to_owned) else {
-        return Ok(None);
-    };
-    db(state, move |c| {
-        sessions::caller(c, &token, sessions::Kind::Session, Utc::now())
+    let lookup = token.clone();
+    let owner = db(state, move |c| {
+        sessions::owner(c, &lookup, sessions::Kind::Session, Utc::now())
     })
-    .await
+    .await?;
+    Ok(owner.map(|owner| SignedIn {
+        csrf: crate::api::auth::csrf_token(&state.session_secret, &token),
+        token,
+        owner,
+    }))
 }
 
 /// Whether a state-changing request comes from this site's own pages. Browsers send
 /// `Sec-Fetch-Site` (and `Origin` on every POST); a request carrying neither is not a
 /// browser's cross-site form, so it is let through. `Origin: null` (sandboxed frames,
 /// some redirects) is refused.
-fn same_origin(req: &ServiceRequest) -> bool {
+pub fn same_origin(req: &ServiceRequest) -> bool {
     let header = |name| {
         req.headers()
             .get(name)
@@ -115,16 +140,21 @@ pub async fn require_sign_in(
     };
     let safe = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
     if !safe && !same_origin(&req) {
-        tracing::warn!(path = req.path(), "cross-site form post refused");
+        tracing::warn!(route = ?req.match_pattern(), "cross-site form post refused");
         return refuse(req, PageError::CrossSite);
     }
     match rule {
         // A method the page does not serve: its default service answers 405/OPTIONS.
         None | Some(Rule::OpenPage) => {}
-        Some(Rule::Page) if state.settings.dashboard.public => {}
-        Some(rule @ (Rule::Page | Rule::AdminPage)) => match session_caller(&state, &req).await {
-            Ok(Some(c)) if rule == Rule::Page || c.role == Role::Admin => {}
-            Ok(Some(_)) => return refuse(req, PageError::AdminOnly),
+        Some(rule @ (Rule::Page | Rule::AdminPage)) => match session_of(&state, &req).await {
+            Ok(Some(session)) => {
+                if rule == Rule::AdminPage && session.owner.caller.role != Role::Admin {
+                    return refuse(req, PageError::AdminOnly);
+                }
+                req.extensions_mut().insert(session);
+            }
+            // Public pages open without a sign-in; admin pages never do.
+            Ok(None) if rule == Rule::Page && state.settings.dashboard.public && safe => {}
             Ok(None) => {
                 let target = req
                     .uri()
@@ -186,28 +216,62 @@ pub struct SignInQuery {
     next: Option<String>,
     /// A one-time sign-in link's code.
     code: Option<String>,
+    /// Set after an invite was accepted: say the password is set.
+    welcome: Option<String>,
 }
 
 #[derive(Deserialize)]
 pub struct SignInForm {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+    /// An API key instead of an email and a password.
+    #[serde(default)]
     key: String,
     next: Option<String>,
 }
 
-fn form(next: &str, problem: Option<&str>) -> maud::Markup {
+/// The one message for a failed password sign-in, whatever failed (unknown email, wrong
+/// password, disabled account, no password set yet).
+pub const WRONG_CREDENTIALS: &str = "Email or password is wrong.";
+
+/// What the sign-in page says above the form.
+enum Notice<'a> {
+    None,
+    Problem(&'a str),
+    Done(&'a str),
+}
+
+fn form(next: &str, email: &str, notice: Notice<'_>) -> maud::Markup {
     layout::page(
         "Sign in",
         html! {
-            section.card.sign-in {
+            section.card.sign-in.form-card {
                 h1 { "Sign in" }
-                p { "Paste an offerlab API key (viewer or higher). Ask an admin for one: "
-                    code { "offerlab keys create --role viewer --label \"...\"" } }
-                @if let Some(p) = problem { p.problem role="alert" { (p) } }
+                p { "Sign in with the email and password of your offerlab account. New here? Ask an admin for an invite." }
+                @match notice {
+                    Notice::Problem(p) => p.problem role="alert" { (p) },
+                    Notice::Done(d) => p.done role="status" { (d) },
+                    Notice::None => {},
+                }
                 form method="post" action="/sign-in" {
                     input type="hidden" name="next" value=(next);
-                    label for="key" { "API key" }
-                    input #key type="password" name="key" autocomplete="off" required;
-                    button type="submit" { "Sign in" }
+                    label for="email" { "Email" }
+                    input #email type="email" name="email" value=(email) autocomplete="username" required;
+                    label for="password" { "Password" }
+                    input #password type="password" name="password" autocomplete="current-password" required;
+                    button #sign-in type="submit" { "Sign in" }
+                }
+                details.key-sign-in {
+                    summary { "Sign in with an API key instead" }
+                    p.hint { "For machine accounts: paste an offerlab API key (viewer or higher)." }
+                    form method="post" action="/sign-in" {
+                        input type="hidden" name="next" value=(next);
+                        label for="key" { "API key" }
+                        input #key type="password" name="key" autocomplete="off" required;
+                        button type="submit" { "Sign in with the key" }
+                    }
                 }
             }
         },
@@ -224,27 +288,33 @@ fn session_cookie(req: &HttpRequest, value: String, hours: u32) -> Cookie<'stati
         .finish()
 }
 
+/// A response that clears the session cookie and goes to `location`.
+pub(super) fn signed_out(req: &HttpRequest, location: &str) -> HttpResponse {
+    let mut gone = session_cookie(req, String::new(), 0);
+    gone.make_removal();
+    HttpResponse::SeeOther()
+        .cookie(gone)
+        .insert_header((header::LOCATION, location.to_owned()))
+        .finish()
+}
+
 async fn start_session(
     state: &AppState,
     req: &HttpRequest,
-    key_id: i64,
+    who: Who,
     next: &str,
 ) -> Result<HttpResponse, PageError> {
     let hours = state.settings.dashboard.session_hours.max(1);
-    let store = state.store.clone();
-    let token = web::block(move || -> Result<String, StoreError> {
-        let mut conn = store.conn()?;
+    let token = db(state, move |c| {
         sessions::create(
-            &mut conn,
-            key_id,
+            c,
+            who,
             sessions::Kind::Session,
             Duration::hours(i64::from(hours)),
             Utc::now(),
         )
     })
-    .await
-    .map_err(|e| PageError::from(crate::api::error::ApiError::from(e)))?
-    .map_err(|e| PageError::from(crate::api::error::ApiError::from(e)))?;
+    .await?;
     Ok(HttpResponse::SeeOther()
         .cookie(session_cookie(
             req,
@@ -271,20 +341,28 @@ pub async fn sign_in_form(
         })
         .await?;
         return match caller {
-            Some(c) => start_session(&state, &req, c.key_id, &next).await,
+            Some(c) => start_session(&state, &req, c.who, &next).await,
             None => Ok(layout::html(
                 StatusCode::UNAUTHORIZED,
                 form(
                     &next,
-                    Some("That sign-in link is used up or expired: sign in with a key."),
+                    "",
+                    Notice::Problem(
+                        "That sign-in link is used up or expired: sign in with your email and password.",
+                    ),
                 ),
             )),
         };
     }
-    Ok(layout::html(StatusCode::OK, form(&next, None)))
+    let notice = if query.welcome.is_some() {
+        Notice::Done("Your password is set. Sign in with your email and password.")
+    } else {
+        Notice::None
+    };
+    Ok(layout::html(StatusCode::OK, form(&next, "", notice)))
 }
 
-/// `POST /sign-in` with `key` (and `next`).
+/// `POST /sign-in` with `email` and `password` (or an API `key`), and `next`.
 pub async fn sign_in(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -292,14 +370,62 @@ pub async fn sign_in(
 ) -> Result<HttpResponse, PageError> {
     let body = body.into_inner();
     let next = safe_next(body.next.as_deref());
-    let secret = body.key.trim().to_owned();
-    let caller = db(&state, move |c| keys::caller(c, &secret)).await?;
-    match caller {
-        Some(c) => start_session(&state, &req, c.key_id, &next).await,
-        None => Ok(layout::html(
-            StatusCode::UNAUTHORIZED,
-            form(&next, Some("That key is unknown or revoked.")),
-        )),
+    let key = body.key.trim().to_owned();
+    if !key.is_empty() {
+        let caller = db(&state, move |c| keys::caller(c, &key)).await?;
+        return match caller {
+            Some(c) => start_session(&state, &req, c.who, &next).await,
+            None => Ok(layout::html(
+                StatusCode::UNAUTHORIZED,
+                form(
+                    &next,
+                    "",
+                    Notice::Problem("That key is unknown or revoked."),
+                ),
+            )),
+        };
+    }
+    // One account per normalised email; what was typed otherwise (it matches nothing).
+    let account = Email::parse(&body.email)
+        .map(|e| e.to_string())
+        .unwrap_or_else(|_| body.email.trim().to_lowercase());
+    let address = req.peer_addr().map(|a| a.ip());
+    if let Err(retry_after) = state.sign_in.check(&account, address) {
+        tracing::warn!("password sign-in refused: too many failed attempts");
+        let minutes = retry_after.div_ceil(60);
+        let message = format!(
+            "Too many failed sign-ins. Try again in {minutes} minute{}.",
+            if minutes == 1 { "" } else { "s" }
+        );
+        let mut response = layout::html(
+            StatusCode::TOO_MANY_REQUESTS,
+            form(&next, &body.email, Notice::Problem(&message)),
+        );
+        if let Ok(value) = header::HeaderValue::from_str(&retry_after.to_string()) {
+            response.headers_mut().insert(header::RETRY_AFTER, value);
+        }
+        return Ok(response);
+    }
+    let (email, password) = (body.email.clone(), body.password);
+    // Argon2 runs on the blocking pool, never on an HTTP worker.
+    let user = db(&state, move |c| {
+        users::check_credentials(c, &email, &password)
+    })
+    .await?;
+    match user {
+        Some(user) => {
+            state.sign_in.succeed(&account);
+            tracing::info!(user_id = user.id, "signed in");
+            start_session(&state, &req, Who::User(user.id), &next).await
+        }
+        None => {
+            state.sign_in.fail(&account, address);
+            tracing::info!("password sign-in failed");
+            Ok(layout::html(
+                StatusCode::UNAUTHORIZED,
+                form(&next, &body.email, Notice::Problem(WRONG_CREDENTIALS)),
+            ))
+        }
     }
 }
 
@@ -308,18 +434,41 @@ pub async fn sign_out(
     state: web::Data<AppState>,
     req: HttpRequest,
 ) -> Result<HttpResponse, PageError> {
-    if let Some(token) = req
-        .cookie(COOKIE)
-        .and_then(|c| verify(&state.session_secret, c.value()).map(str::to_owned))
-    {
+    if let Some(token) = crate::api::auth::session_token(&state.session_secret, &req) {
         db(&state, move |c| sessions::delete(c, &token)).await?;
     }
-    let mut gone = session_cookie(&req, String::new(), 0);
-    gone.make_removal();
-    Ok(HttpResponse::SeeOther()
-        .cookie(gone)
-        .insert_header((header::LOCATION, "/sign-in"))
-        .finish())
+    Ok(signed_out(&req, "/sign-in"))
+}
+
+#[derive(Deserialize)]
+pub struct CsrfForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+impl CsrfForm {
+    pub fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
+/// `POST /sign-out-everywhere`: ends every session of the signed-in user (for a key's
+/// session, this one).
+pub async fn sign_out_everywhere(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Form<CsrfForm>,
+) -> Result<HttpResponse, PageError> {
+    let session = check_form(&req, &body.csrf)?;
+    let token = session.token.clone();
+    match session.owner.caller.who {
+        Who::User(id) => {
+            let ended = db(&state, move |c| sessions::end_all_for_user(c, id)).await?;
+            tracing::info!(user_id = id, ended, "signed out everywhere");
+        }
+        Who::Key(_) => db(&state, move |c| sessions::delete(c, &token)).await?,
+    }
+    Ok(signed_out(&req, "/sign-in"))
 }
 
 #[cfg(test)]

@@ -138,7 +138,7 @@ async fn a_sign_in_link_works_once(backend: Backend) {
         .unwrap();
         offerlab::store::sessions::create(
             &mut conn,
-            key.key.id,
+            offerlab::domain::access::Who::Key(key.key.id),
             offerlab::store::sessions::Kind::Link,
             chrono::Duration::hours(1),
             now,

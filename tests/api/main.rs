@@ -17,6 +17,7 @@ mod initiatives;
 mod multi_instance;
 mod openapi;
 mod paging;
+mod people;
 mod readme;
 mod recount;
 mod reports;

@@ -504,9 +504,45 @@ async fn check_fit(c: &Client, server: &Server) {
     for key in keys(&server.portfolio().await) {
         pages.push((format!("/initiatives/{key}"), format!("readout-{key}")));
     }
-    // The audit page is for admins: sign in with the admin key.
-    sign_in(c, server).await;
-    pages.push(("/audit".to_owned(), "audit".to_owned()));
+    // The pages of people, signed out: sign-in and an open invite.
+    let invite = invite_path(server, "fit-invitee@example.com", "viewer", None).await;
+    pages.push(("/sign-in".to_owned(), "sign-in".to_owned()));
+    pages.push((invite, "invite".to_owned()));
+    let mut problems = fit_pages(c, server, &pages).await;
+    // Signed in as an admin: the users page, the account page, and a running pilot's
+    // readout with its decision form.
+    let email = "fit-admin@example.com";
+    let invite = invite_path(server, email, "admin", None).await;
+    set_password_over_http(server, &invite).await;
+    browser_sign_in(c, server, email).await;
+    let running = server
+        .portfolio()
+        .await
+        .into_iter()
+        .find(|e| e["status"] == "running")
+        .and_then(|e| e["key"].as_str().map(str::to_owned))
+        .expect("a running demo pilot");
+    let signed_in = vec![
+        ("/users".to_owned(), "users".to_owned()),
+        ("/account".to_owned(), "account".to_owned()),
+        ("/audit".to_owned(), "audit".to_owned()),
+        (
+            format!("/initiatives/{running}"),
+            format!("readout-{running}-decide"),
+        ),
+    ];
+    c.goto(&server.url(&signed_in[3].0)).await.expect("readout");
+    assert_eq!(
+        count(c, "form[action$='/decide']").await,
+        1,
+        "an admin sees the form"
+    );
+    problems.extend(fit_pages(c, server, &signed_in).await);
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// What does not fit on `pages` at every width in [`WIDTHS`], with a screenshot each.
+async fn fit_pages(c: &Client, server: &Server, pages: &[(String, String)]) -> Vec<String> {
     let mut problems = Vec::new();
     for (width, height, mobile) in WIDTHS {
         cdp(
@@ -515,7 +551,7 @@ async fn check_fit(c: &Client, server: &Server) {
             json!({"width": width, "height": height, "deviceScaleFactor": 1, "mobile": mobile}),
         )
         .await;
-        for (path, name) in &pages {
+        for (path, name) in pages {
             c.goto(&server.url(path)).await.expect("page");
             // Every <details> open: what it holds must fit as well.
             js(
@@ -536,7 +572,227 @@ async fn check_fit(c: &Client, server: &Server) {
         }
     }
     cdp(c, "Emulation.clearDeviceMetricsOverride", json!({})).await;
-    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    problems
+}
+
+/// The password every person of these tests sets.
+const PASSWORD: &str = "browser test passphrase";
+
+/// Invites someone through the API (admin key): the invite link's path.
+async fn invite_path(server: &Server, email: &str, role: &str, team: Option<&str>) -> String {
+    let invited = server
+        .post(
+            "/api/v1/users/invites",
+            &json!({"email": email, "name": format!("Fit {role}"), "role": role, "team": team}),
+        )
+        .await;
+    let url = invited["invite_url"].as_str().expect("invite_url");
+    url.strip_prefix(&server.address)
+        .expect("same host")
+        .to_owned()
+}
+
+async fn set_password_over_http(server: &Server, invite: &str) {
+    let body = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("password", PASSWORD)
+        .append_pair("confirm", PASSWORD)
+        .finish();
+    let r = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client")
+        .post(server.url(invite))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(body)
+        .send()
+        .await
+        .expect("set password");
+    assert_eq!(r.status(), 303);
+}
+
+async fn fill(c: &Client, selector: &str, value: &str) {
+    c.find(Locator::Css(selector))
+        .await
+        .unwrap_or_else(|e| panic!("{selector}: {e}"))
+        .send_keys(value)
+        .await
+        .unwrap_or_else(|e| panic!("type into {selector}: {e}"));
+}
+
+async fn click(c: &Client, selector: &str) {
+    c.find(Locator::Css(selector))
+        .await
+        .unwrap_or_else(|e| panic!("{selector}: {e}"))
+        .click()
+        .await
+        .unwrap_or_else(|e| panic!("click {selector}: {e}"));
+}
+
+/// Waits for an element of the next page.
+async fn arrive(c: &Client, selector: &str) {
+    c.wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::Css(selector))
+        .await
+        .unwrap_or_else(|e| panic!("waiting for {selector}: {e}"));
+}
+
+/// Signs the browser in with the sign-in form.
+async fn browser_sign_in(c: &Client, server: &Server, email: &str) {
+    c.goto(&server.url("/sign-in")).await.expect("sign-in page");
+    assert_eq!(
+        count(c, "form.sign-out").await,
+        0,
+        "signed out: no Sign out"
+    );
+    fill(c, "#email", email).await;
+    fill(c, "#password", PASSWORD).await;
+    click(c, "#sign-in").await;
+    arrive(c, "form.sign-out").await;
+}
+
+/// What a leader does: accept an invite, set a password, sign in, read the JSON and CSV
+/// behind a readout through its links, record a decision from the form, sign out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invite_sign_in_read_decide_sign_out() {
+    in_browser(|c, _| Box::pin(check_people(c))).await;
+}
+
+async fn check_people(c: &Client) {
+    let server = Server::start(false);
+    let key = server.pilot(0, "sequential", 300, 60).await;
+    let report = server
+        .json(&format!("/api/v1/initiatives/{key}/report"))
+        .await;
+    assert_eq!(report["verdict"]["status"], "validated", "a pilot to scale");
+    let email = "wren@example.com";
+    let invite = invite_path(&server, email, "writer", Some("growth")).await;
+
+    // The invite: a styled page, no "Sign out", two password fields.
+    c.goto(&server.url(&invite)).await.expect("invite page");
+    assert!(text(c, "h1").await.contains("Welcome, Fit writer"));
+    assert_eq!(count(c, "form.sign-out").await, 0);
+    fill(c, "#password", PASSWORD).await;
+    fill(c, "#confirm", PASSWORD).await;
+    click(c, "#set-password").await;
+    arrive(c, "p.done").await;
+    assert!(
+        c.current_url()
+            .await
+            .expect("url")
+            .as_str()
+            .ends_with("/sign-in?welcome=1")
+    );
+    // The link works once.
+    c.goto(&server.url(&invite)).await.expect("used invite");
+    assert!(text(c, "h1").await.contains("used already"));
+
+    // Not signed in: the API answers 401 to the browser.
+    let readout = format!("/initiatives/{key}");
+    c.goto(&server.url(&format!("/api/v1/initiatives/{key}/report")))
+        .await
+        .expect("report");
+    assert!(
+        js(c, "return document.body.innerText;", vec![])
+            .await
+            .as_str()
+            .unwrap_or_default()
+            .contains("401")
+    );
+    browser_log(c).await;
+
+    browser_sign_in(c, &server, email).await;
+    assert!(text(c, "header.site nav").await.contains("Fit writer"));
+
+    // The JSON link, followed by the signed-in browser.
+    c.goto(&server.url(&readout)).await.expect("readout");
+    click(c, "#report-json").await;
+    arrive(c, "pre").await;
+    let body = js(
+        c,
+        "return document.querySelector('pre').textContent;",
+        vec![],
+    )
+    .await;
+    let json: Value = serde_json::from_str(body.as_str().expect("text")).expect("JSON report");
+    assert_eq!(json["initiative"]["key"], key.as_str());
+    assert_eq!(json["demand"]["exposures"], report["demand"]["exposures"]);
+
+    // The CSV link: a download of the same report.
+    let downloads = tempfile::tempdir().expect("download folder");
+    cdp(
+        c,
+        "Browser.setDownloadBehavior",
+        json!({"behavior": "allow", "downloadPath": downloads.path().display().to_string()}),
+    )
+    .await;
+    c.goto(&server.url(&readout)).await.expect("readout");
+    click(c, "#report-csv").await;
+    let mut csv = String::new();
+    for _ in 0..200 {
+        let done = std::fs::read_dir(downloads.path())
+            .expect("downloads")
+            .filter_map(Result::ok)
+            .find(|e| e.path().extension().is_some_and(|x| x == "csv"));
+        if let Some(file) = done {
+            csv = std::fs::read_to_string(file.path()).expect("CSV");
+            if !csv.is_empty() {
+                break;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        csv.lines().count() > 1,
+        "the CSV export downloaded: {csv:?}"
+    );
+    assert!(csv.contains("smb"), "{csv}");
+
+    // Decide from the readout's form.
+    c.goto(&server.url(&readout)).await.expect("readout");
+    c.find(Locator::Css("#decide-decision"))
+        .await
+        .expect("decision field")
+        .select_by_value("scale")
+        .await
+        .expect("choose scale");
+    fill(
+        c,
+        "#decide-note",
+        "Demand is clear: roll it out to every SMB account.",
+    )
+    .await;
+    click(c, "#record-decision").await;
+    arrive(c, "li.decision-entry").await;
+    assert!(text(c, "#decision-log").await.contains("By Fit writer"));
+    assert_eq!(
+        count(c, "form[action$='/decide']").await,
+        0,
+        "concluded: no form"
+    );
+    let log = server
+        .json(&format!("/api/v1/initiatives/{key}/decisions"))
+        .await;
+    assert_eq!(log["decisions"][0]["decided_by"], "Fit writer");
+    assert_eq!(log["decisions"][0]["decision"], "scale");
+    assert_clean(c, &server.address, "decided").await;
+    screenshot(c, "readout-decided.png").await;
+
+    // Sign out: back to the sign-in page, and the API closed again.
+    click(c, "form.sign-out button").await;
+    arrive(c, "#email").await;
+    assert_eq!(count(c, "form.sign-out").await, 0);
+    c.goto(&server.url(&format!("/api/v1/initiatives/{key}/report")))
+        .await
+        .expect("report");
+    assert!(
+        js(c, "return document.body.innerText;", vec![])
+            .await
+            .as_str()
+            .unwrap_or_default()
+            .contains("401")
+    );
+    browser_log(c).await;
 }
 
 /// Signs the browser in with the server's admin key, through the form.
