@@ -21,6 +21,73 @@ pub struct Settings {
     pub log: LogSettings,
     pub metrics: MetricsSettings,
     pub dashboard: DashboardSettings,
+    pub stripe: StripeSettings,
+    pub typeform: TypeformSettings,
+    pub forms: FormSettings,
+}
+
+/// A signing secret: never printed (`Debug` shows `***`).
+#[derive(Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(s: impl Into<String>) -> Self {
+        Self(s.into())
+    }
+
+    /// The secret's bytes, to key a MAC.
+    pub fn expose(&self) -> &[u8] {
+        self.0.as_bytes()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.trim().is_empty()
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.is_empty() { "\"\"" } else { "***" })
+    }
+}
+
+/// `POST /hooks/stripe`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StripeSettings {
+    /// The endpoint's signing secrets (`whsec_...`); several while one is rotated out.
+    /// None: the hook answers 404 `hook-not-configured` (Stripe retries, nothing is
+    /// accepted unsigned).
+    pub webhook_secrets: Vec<Secret>,
+    /// Oldest signature timestamp accepted, in seconds before now (replay window).
+    pub tolerance_seconds: u64,
+}
+
+impl StripeSettings {
+    /// The configured secrets, blanks left out.
+    pub fn secrets(&self) -> Vec<&Secret> {
+        self.webhook_secrets
+            .iter()
+            .filter(|s| !s.is_empty())
+            .collect()
+    }
+}
+
+/// `POST /hooks/typeform`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TypeformSettings {
+    /// The secret set on the Typeform webhook. Empty: the hook answers 404.
+    pub secret: Secret,
+}
+
+/// `POST /hooks/form`, the generic signed form webhook.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FormSettings {
+    /// The secret the sending tool signs with. Empty: the hook answers 404.
+    pub secret: Secret,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -114,7 +181,11 @@ impl Settings {
                 Environment::with_prefix("OFFERLAB")
                     .prefix_separator("__")
                     .separator("__")
-                    .try_parsing(true),
+                    .try_parsing(true)
+                    // OFFERLAB__STRIPE__WEBHOOK_SECRETS=whsec_a,whsec_b; every other
+                    // variable stays a plain value.
+                    .list_separator(",")
+                    .with_list_parse_key("stripe.webhook_secrets"),
             )
             .build()?
             .try_deserialize()?;
@@ -134,6 +205,9 @@ impl Settings {
         }
         if self.database.acquire_timeout_ms == 0 {
             return invalid("database.acquire_timeout_ms must be at least 1");
+        }
+        if self.stripe.tolerance_seconds == 0 {
+            return invalid("stripe.tolerance_seconds must be at least 1");
         }
         if self.limits.max_body_bytes < 1024 {
             return invalid("limits.max_body_bytes must be at least 1024");

@@ -7,6 +7,7 @@ pub mod error;
 pub mod events;
 pub mod extract;
 pub mod health;
+pub mod hooks;
 pub mod initiatives;
 pub mod keys;
 pub mod metrics;
@@ -34,6 +35,8 @@ pub struct AppState {
     pub session_secret: Vec<u8>,
     pub queue: IngestQueue,
     pub settings: Arc<Settings>,
+    /// What provider hooks received, for `/metrics`.
+    pub intake: crate::intake::IntakeStats,
 }
 
 /// Runs a storage call on the blocking pool with a pooled connection.
@@ -83,6 +86,13 @@ where
         openapi_json,
         health::healthz,
         health::readyz,
+        hooks::stripe_hook,
+        hooks::typeform_hook,
+        hooks::form_hook,
+        hooks::list_inbox,
+        hooks::replay_inbox,
+        hooks::put_survey_mapping,
+        hooks::get_survey_mapping,
     ),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
@@ -93,6 +103,7 @@ where
         (name = "reports", description = "Reports, verdicts, the portfolio and planning"),
         (name = "keys", description = "API keys (admins)"),
         (name = "health", description = "Liveness and readiness"),
+        (name = "hooks", description = "Provider webhooks (Stripe, Typeform, signed forms), the inbox of what could not be placed, survey mappings"),
     )
 )]
 pub struct ApiDoc;

@@ -2,6 +2,7 @@
 
 pub mod aggregates;
 pub mod events;
+pub mod inbox;
 pub mod ingest;
 pub mod initiatives;
 pub mod keys;
@@ -9,6 +10,7 @@ mod models;
 pub mod schema;
 pub mod segments;
 pub mod sessions;
+pub mod surveys;
 
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};

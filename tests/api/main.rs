@@ -11,6 +11,7 @@ mod decisions;
 mod events;
 mod faults;
 mod hardening;
+mod hooks;
 mod idempotency;
 mod initiatives;
 mod multi_instance;
