@@ -164,6 +164,17 @@ pub enum SettingsError {
     Invalid(String),
 }
 
+/// `OFFERLAB__SECTION__KEY` variables. `OFFERLAB__STRIPE__WEBHOOK_SECRETS` is a
+/// comma-separated list (`whsec_a,whsec_b`); every other variable is one value.
+fn env_source() -> Environment {
+    Environment::with_prefix("OFFERLAB")
+        .prefix_separator("__")
+        .separator("__")
+        .try_parsing(true)
+        .list_separator(",")
+        .with_list_parse_key("stripe.webhook_secrets")
+}
+
 impl Settings {
     /// Loads the layered configuration for environment `OFFERLAB_ENV` (default `local`).
     pub fn load() -> Result<Self, SettingsError> {
@@ -177,16 +188,7 @@ impl Settings {
             .add_source(File::from_str(DEFAULTS, FileFormat::Toml))
             .add_source(File::from(dir.join("default.toml")).required(false))
             .add_source(File::from(dir.join(format!("{environment}.toml"))).required(false))
-            .add_source(
-                Environment::with_prefix("OFFERLAB")
-                    .prefix_separator("__")
-                    .separator("__")
-                    .try_parsing(true)
-                    // OFFERLAB__STRIPE__WEBHOOK_SECRETS=whsec_a,whsec_b; every other
-                    // variable stays a plain value.
-                    .list_separator(",")
-                    .with_list_parse_key("stripe.webhook_secrets"),
-            )
+            .add_source(env_source())
             .build()?
             .try_deserialize()?;
         settings.check()?;
@@ -223,5 +225,55 @@ impl Settings {
             busy_timeout: Duration::from_millis(self.database.busy_timeout_ms),
             acquire_timeout: Duration::from_millis(self.database.acquire_timeout_ms),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with_env(vars: &[(&str, &str)]) -> Result<Settings, SettingsError> {
+        let map = vars
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        Ok(Config::builder()
+            .add_source(File::from_str(DEFAULTS, FileFormat::Toml))
+            .add_source(env_source().source(Some(map)))
+            .build()?
+            .try_deserialize()?)
+    }
+
+    #[test]
+    fn stripe_secrets_from_the_environment_are_a_list() {
+        let s = with_env(&[
+            ("OFFERLAB__STRIPE__WEBHOOK_SECRETS", "whsec_a,whsec_b"),
+            ("OFFERLAB__DASHBOARD__COOKIE_SECRET", "one,value"),
+            ("OFFERLAB__TYPEFORM__SECRET", "tf,secret"),
+        ])
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            s.stripe.webhook_secrets,
+            vec![Secret::new("whsec_a"), Secret::new("whsec_b")]
+        );
+        assert_eq!(s.dashboard.cookie_secret, "one,value");
+        assert_eq!(s.typeform.secret, Secret::new("tf,secret"));
+        let one = with_env(&[("OFFERLAB__STRIPE__WEBHOOK_SECRETS", "whsec_only")])
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(one.stripe.webhook_secrets, vec![Secret::new("whsec_only")]);
+        let none = with_env(&[]).unwrap_or_else(|e| panic!("{e}"));
+        assert!(none.stripe.secrets().is_empty());
+        assert_eq!(none.stripe.tolerance_seconds, 300);
+    }
+
+    #[test]
+    fn secrets_never_print() {
+        let s = with_env(&[
+            ("OFFERLAB__STRIPE__WEBHOOK_SECRETS", "whsec_visible"),
+            ("OFFERLAB__FORMS__SECRET", "form_visible"),
+        ])
+        .unwrap_or_else(|e| panic!("{e}"));
+        let shown = format!("{s:?}");
+        assert!(!shown.contains("visible"), "{shown}");
     }
 }
