@@ -247,7 +247,7 @@ async fn need(state: &AppState, req: &mut ServiceRequest, rule: Rule) -> Result<
         }
         // Not an API rule: a page resource wrapped in the API middleware by mistake is
         // closed, not open.
-        Rule::Public | Rule::Page | Rule::OpenPage => {
+        Rule::Public | Rule::Page | Rule::AdminPage | Rule::OpenPage => {
             return Err(ApiError::NotFound(format!(
                 "{} {}",
                 req.method(),

@@ -446,9 +446,15 @@ pub async fn replay_inbox(
     let id: i64 = id
         .parse()
         .map_err(|_| ApiError::NotFound(format!("inbox entry '{id}'")))?;
-    let entry = blocking(&state, move |c| inbox::get(c, id)).await?;
+    let updated = replay(&state, id).await?;
+    Ok(HttpResponse::Ok().json(InboxEntryView::from(updated)))
+}
+
+/// Replays inbox entry `id` (the API and the inbox page).
+pub async fn replay(state: &AppState, id: i64) -> Result<Entry, ApiError> {
+    let entry = blocking(state, move |c| inbox::get(c, id)).await?;
     let provider = Provider::parse(&entry.provider).map_err(ApiError::Internal)?;
-    let (_, attempt) = attempt(&state, provider, entry.payload.into_bytes()).await?;
+    let (_, attempt) = attempt(state, provider, entry.payload.into_bytes()).await?;
     let now = Utc::now();
     let updated = match attempt {
         Attempt::Stored(outcome, initiative) => {
@@ -458,17 +464,17 @@ pub async fn replay_inbox(
                 "duplicates": outcome.duplicates,
             })
             .to_string();
-            blocking(&state, move |c| inbox::mark_replayed(c, id, &result, now)).await?
+            blocking(state, move |c| inbox::mark_replayed(c, id, &result, now)).await?
         }
         Attempt::Ignored => {
             let result = serde_json::json!({"ignored": true}).to_string();
-            blocking(&state, move |c| inbox::mark_replayed(c, id, &result, now)).await?
+            blocking(state, move |c| inbox::mark_replayed(c, id, &result, now)).await?
         }
         Attempt::Unplaceable { reason, .. } => {
-            blocking(&state, move |c| inbox::mark_failed(c, id, &reason, now)).await?
+            blocking(state, move |c| inbox::mark_failed(c, id, &reason, now)).await?
         }
     };
-    Ok(HttpResponse::Ok().json(InboxEntryView::from(updated)))
+    Ok(updated)
 }
 
 /// How a survey's answers become responses of this initiative.

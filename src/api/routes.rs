@@ -40,6 +40,9 @@ pub enum Rule {
     OwnerAndBodyTeam,
     /// A leadership page: a signed-in session, unless the dashboard is public.
     Page,
+    /// A page for admins only: a session signed in with an admin key, even when the
+    /// dashboard is public (the inbox holds raw provider payloads).
+    AdminPage,
     /// A page anyone may open (the sign-in form, the stylesheet). Form posts to it are
     /// still held to the same-origin check.
     OpenPage,

@@ -25,6 +25,9 @@ pub enum PageError {
     /// 403: a form was posted from another site (cross-site request forgery).
     #[error("cross-site form post refused")]
     CrossSite,
+    /// 403: an admin page, signed in without an admin key.
+    #[error("admins only")]
+    AdminOnly,
     /// 503: the database is not reachable.
     #[error("service unavailable")]
     Unavailable,
@@ -81,6 +84,13 @@ impl PageError {
                     (back)
                 },
             ),
+            PageError::AdminOnly => (
+                "This page is for admins".into(),
+                html! {
+                    p.lede { "Sign in with an admin key to see it." }
+                    (back)
+                },
+            ),
             PageError::Unavailable => (
                 "The database isn't reachable right now".into(),
                 html! {
@@ -122,7 +132,7 @@ impl ResponseError for PageError {
         match self {
             PageError::BadFilter { .. } => StatusCode::BAD_REQUEST,
             PageError::UnknownInitiative(_) | PageError::NotFound(_) => StatusCode::NOT_FOUND,
-            PageError::CrossSite => StatusCode::FORBIDDEN,
+            PageError::CrossSite | PageError::AdminOnly => StatusCode::FORBIDDEN,
             PageError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             PageError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }

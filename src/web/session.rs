@@ -20,7 +20,7 @@ use sha2::Sha256;
 use super::{PageError, layout};
 use crate::api::AppState;
 use crate::api::routes::{RouteRules, Rule};
-use crate::domain::access::Caller;
+use crate::domain::access::{Caller, Role};
 use crate::store::{StoreError, keys, sessions};
 
 pub const COOKIE: &str = "offerlab_session";
@@ -122,8 +122,9 @@ pub async fn require_sign_in(
         // A method the page does not serve: its default service answers 405/OPTIONS.
         None | Some(Rule::OpenPage) => {}
         Some(Rule::Page) if state.settings.dashboard.public => {}
-        Some(Rule::Page) => match session_caller(&state, &req).await {
-            Ok(Some(_)) => {}
+        Some(rule @ (Rule::Page | Rule::AdminPage)) => match session_caller(&state, &req).await {
+            Ok(Some(caller)) if rule == Rule::Page || caller.role == Role::Admin => {}
+            Ok(Some(_)) => return refuse(req, PageError::AdminOnly),
             Ok(None) => {
                 let target = req
                     .uri()

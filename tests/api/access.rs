@@ -40,14 +40,14 @@ enum Expect {
 pub fn api_routes() -> Vec<Route> {
     table()
         .into_iter()
-        .filter(|r| !matches!(r.rule, Rule::Page | Rule::OpenPage))
+        .filter(|r| !matches!(r.rule, Rule::Page | Rule::AdminPage | Rule::OpenPage))
         .collect()
 }
 
 fn expected(rule: Rule, who: Who) -> Expect {
     use Expect::*;
     match (rule, who) {
-        (Rule::Public | Rule::Page | Rule::OpenPage, _) => Allowed,
+        (Rule::Public | Rule::Page | Rule::AdminPage | Rule::OpenPage, _) => Allowed,
         (_, Who::NoKey | Who::Malformed | Who::Revoked) => Unauthorized,
         (Rule::Read, _) | (_, Who::Admin) => Allowed,
         (_, Who::Viewer) => Forbidden,

@@ -576,7 +576,76 @@ async fn the_generic_form_hook_records_responses(backend: Backend) {
     assert_eq!(summary["total"]["exposures"], 1, "{summary}");
 }
 
+async fn sign_in(app: &TestApp, key: &str) -> String {
+    let r = app
+        .raw(
+            "POST",
+            "/sign-in",
+            &[],
+            Some(("application/x-www-form-urlencoded", &format!("key={key}"))),
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    r.header("set-cookie")
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned()
+}
+
+async fn the_inbox_page_is_for_admins_and_replays(backend: Backend) {
+    let Some(app) = app_with_hooks(backend).await else {
+        return;
+    };
+    app.create_segments(&["smb"]).await;
+    app.create_initiative("later", json!({})).await;
+    let r = stripe(&app, &checkout("evt_page", "pi_page", "later", "c1", 1900)).await;
+    let id = r.body["inbox_id"].as_i64().unwrap();
+    let viewer = app
+        .post("/api/v1/keys", &json!({"label": "v", "role": "viewer"}))
+        .await;
+    let viewer = sign_in(&app, viewer.body["key"].as_str().unwrap()).await;
+    let r = app.raw("GET", "/inbox", &[("Cookie", &viewer)], None).await;
+    assert_eq!(r.status, 403, "a viewer does not see raw payloads");
+    let r = app.raw("GET", "/inbox", &[], None).await;
+    assert_eq!(r.status, 303, "not signed in: to the sign-in page");
+    let admin = sign_in(&app, &app.admin_key).await;
+    let r = app.raw("GET", "/inbox", &[("Cookie", &admin)], None).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(
+        r.body.contains("evt_page") && r.body.contains("draft"),
+        "{}",
+        r.body
+    );
+    assert!(
+        r.body.contains(&format!("/inbox/{id}/replay")),
+        "{}",
+        r.body
+    );
+    let r = app
+        .raw("GET", "/inbox?provider=paypal", &[("Cookie", &admin)], None)
+        .await;
+    assert_eq!(r.status, 400);
+    app.post("/api/v1/initiatives/later/launch", &json!({}))
+        .await;
+    let r = app
+        .raw(
+            "POST",
+            &format!("/inbox/{id}/replay"),
+            &[("Cookie", &admin)],
+            Some(("application/x-www-form-urlencoded", "")),
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let location = r.header("location").unwrap().to_owned();
+    let r = app.raw("GET", &location, &[("Cookie", &admin)], None).await;
+    assert!(r.body.contains("was replayed and stored"), "{}", r.body);
+    assert_eq!(app.summary("later").await["total"]["preorders"], 1);
+}
+
 backend_tests!(
+    the_inbox_page_is_for_admins_and_replays,
     stripe_payments_are_preorders_and_retries_count_once,
     bad_stripe_signatures_store_nothing,
     a_hook_without_a_secret_accepts_nothing,

@@ -157,7 +157,7 @@ async fn send_as(
     who: Who,
     n: usize,
 ) -> RawReply {
-    let page = matches!(route.rule, Rule::Page | Rule::OpenPage);
+    let page = matches!(route.rule, Rule::Page | Rule::AdminPage | Rule::OpenPage);
     let bearer;
     let mut headers: Vec<(&str, &str)> = Vec::new();
     if page {
@@ -272,7 +272,7 @@ async fn head_options_and_405_on_every_path(backend: Backend) {
     let auth = format!("Bearer {}", app.admin_key);
     for route in routes.iter().filter(|r| r.method == "GET") {
         let (target, _) = encodings(route);
-        let page = matches!(route.rule, Rule::Page | Rule::OpenPage);
+        let page = matches!(route.rule, Rule::Page | Rule::AdminPage | Rule::OpenPage);
         let headers: Vec<(&str, &str)> = if page {
             vec![("Cookie", &callers.cookie)]
         } else {
