@@ -47,7 +47,8 @@ impl Provider {
     }
 }
 
-/// One customer event a payload asks for, before it is placed.
+/// One customer event a payload asks for (a pre-order, refund or response), before it
+/// is placed.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Request {
     /// As named by the payload; checked when placed.

@@ -5,8 +5,12 @@
 //! | `checkout.session.completed` with `payment_status = paid` | pre-order of `amount_total` in `currency` |
 //! | `checkout.session.async_payment_succeeded` | the same |
 //! | `payment_intent.succeeded` | pre-order of `amount_received` (custom flows) |
-//! | `charge.refunded`, `refunded = true` | cancellation |
-//! | `charge.refunded`, partial | refund of the newly refunded amount (`amount_refunded` minus `previous_attributes.amount_refunded`) |
+//! | `charge.refunded` | refund of the newly refunded amount (`amount_refunded` minus `previous_attributes.amount_refunded`) |
+//!
+//! A refund lowers the customer's committed amount; one that leaves nothing active (a
+//! full refund of the customer's only payment) withdraws the pre-order, which counts as
+//! a cancellation. A full refund is not sent as a `cancellation` event because that
+//! would withdraw *every* pre-order of a customer who paid more than once.
 //! | anything else | ignored (200) |
 //!
 //! Initiative, customer and segment come from the object's `metadata`
@@ -16,7 +20,7 @@
 //!
 //! Event ids: a payment is `stripe:<PaymentIntent id>` (so `checkout.session.completed`
 //! and the `payment_intent.succeeded` of the same payment count once; `stripe:<event
-//! id>` when the object names no PaymentIntent); a refund or cancellation is
+//! id>` when the object names no PaymentIntent); a refund is
 //! `stripe:<event id>`. Stripe's retries carry the same ids and count once.
 
 use chrono::{DateTime, Utc};
@@ -144,27 +148,21 @@ fn interpret(event: &StripeEvent) -> Result<Reading, Refusal> {
             (id, EventBody::Preorder { amount, currency }, false)
         }
         None => {
-            let (charged, currency) = money(object, "amount").map_err(named)?;
+            let (_, currency) = money(object, "amount").map_err(named)?;
             let refunded = object
                 .get("amount_refunded")
                 .and_then(Value::as_i64)
                 .ok_or_else(|| named("has no amount_refunded".into()))?;
-            let full = object.get("refunded").and_then(Value::as_bool) == Some(true)
-                || refunded >= charged.get();
-            let body = if full {
-                EventBody::Cancellation
-            } else {
-                let before = event
-                    .data
-                    .previous_attributes
-                    .as_ref()
-                    .and_then(|p| p.get("amount_refunded"))
-                    .and_then(Value::as_i64)
-                    .unwrap_or(0);
-                let amount = Cents::amount(refunded - before)
-                    .map_err(|e| named(format!("newly refunded amount {e}")))?;
-                EventBody::Refund { amount, currency }
-            };
+            let before = event
+                .data
+                .previous_attributes
+                .as_ref()
+                .and_then(|p| p.get("amount_refunded"))
+                .and_then(Value::as_i64)
+                .unwrap_or(0);
+            let amount = Cents::amount(refunded - before)
+                .map_err(|e| named(format!("newly refunded amount {e}")))?;
+            let body = EventBody::Refund { amount, currency };
             (format!("stripe:{}", event.id), body, true)
         }
     };
@@ -215,13 +213,9 @@ mod tests {
                     "previous_attributes": {"amount_refunded": 100}}
             }))
         };
-        assert!(matches!(
-            refund(1900, true),
-            Reading::Event(Request {
-                body: EventBody::Cancellation,
-                ..
-            })
-        ));
+        assert!(
+            matches!(refund(1900, true), Reading::Event(Request { body: EventBody::Refund { amount, .. }, .. }) if amount.get() == 1800)
+        );
         assert!(
             matches!(refund(600, false), Reading::Event(Request { body: EventBody::Refund { amount, .. }, .. }) if amount.get() == 500)
         );

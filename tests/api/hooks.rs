@@ -264,6 +264,33 @@ async fn stripe_refunds_lower_the_amount_and_a_full_one_cancels(backend: Backend
         return;
     };
     app.running_initiative("pilot", json!({})).await;
+    // A customer who paid twice: a full refund of one payment keeps the other.
+    let second = checkout("evt_2", "pi_2", "pilot", "c1", 1900);
+    assert_eq!(
+        stripe(&app, &checkout("evt_1", "pi_1", "pilot", "c1", 1900))
+            .await
+            .status,
+        200
+    );
+    assert_eq!(stripe(&app, &second).await.body["accepted"], 1);
+    let r = stripe(&app, &refund("evt_r", "c1", 1900, 0, true)).await;
+    assert_eq!(r.body["status"], "stored", "{}", r.text);
+    let summary = app.summary("pilot").await;
+    assert_eq!(summary["total"]["preorders"], 1, "{summary}");
+    assert_eq!(
+        summary["total"]["committed_revenue_cents"], 1900,
+        "{summary}"
+    );
+    assert_eq!(summary["total"]["cancelled"], 0, "{summary}");
+    drop(app);
+    one_payment_refunded(backend).await;
+}
+
+async fn one_payment_refunded(backend: Backend) {
+    let Some(app) = app_with_hooks(backend).await else {
+        return;
+    };
+    app.running_initiative("pilot", json!({})).await;
     assert_eq!(
         stripe(&app, &checkout("evt_1", "pi_1", "pilot", "c1", 1900))
             .await
@@ -305,7 +332,7 @@ async fn stripe_refunds_lower_the_amount_and_a_full_one_cancels(backend: Backend
             json!("exposure"),
             json!("preorder"),
             json!("refund"),
-            json!("cancellation")
+            json!("refund")
         ]
     );
 }
