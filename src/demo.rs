@@ -254,6 +254,11 @@ fn invalid(what: &str, e: String) -> DemoError {
     DemoError::Invalid(format!("{what}: {e}"))
 }
 
+/// Who the audit log says made the demo's changes.
+fn demo_actor() -> crate::domain::audit::Actor {
+    crate::domain::audit::Actor::system("demo")
+}
+
 /// Fills the database with the demo segments and pilots (skipping segments and
 /// initiatives that exist already).
 pub fn load(conn: &mut DbConn, seed: u64, now: DateTime<Utc>) -> Result<DemoSummary, DemoError> {
@@ -268,6 +273,7 @@ pub fn load(conn: &mut DbConn, seed: u64, now: DateTime<Utc>) -> Result<DemoSumm
         }
         segments::create(
             conn,
+            &demo_actor(),
             &Segment {
                 key: SegmentKey::parse(*key).map_err(|e| invalid("segment", e))?,
                 name: (*name).into(),
@@ -339,11 +345,11 @@ fn load_pilot(
     };
     let days = 28;
     let start = now - Duration::days(days);
-    initiatives::create(conn, draft, start - Duration::days(3))?;
+    initiatives::create(conn, &demo_actor(), draft, start - Duration::days(3))?;
     if !spec.launch {
         return Ok(0);
     }
-    let initiative = initiatives::launch(conn, &key, start)?;
+    let initiative = initiatives::launch(conn, &demo_actor(), &key, start)?;
 
     let mut events = Vec::new();
     for n in 0..spec.customers {
@@ -448,7 +454,7 @@ fn load_pilot(
             decided_by: "demo".into(),
             decided_by_key_id: None,
         };
-        initiatives::conclude(conn, &key, request, at, |i, cells, daily| {
+        initiatives::conclude(conn, &demo_actor(), &key, request, at, |i, cells, daily| {
             crate::api::decisions::snapshot(&crate::analysis::build(i, cells, daily, at))
         })?;
     }

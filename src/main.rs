@@ -4,6 +4,7 @@ use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 
 use offerlab::app::Application;
+use offerlab::domain::audit::Actor;
 use offerlab::settings::Settings;
 use offerlab::store::{self, Store};
 
@@ -77,6 +78,17 @@ enum Command {
         db: DatabaseArg,
         #[command(subcommand)]
         action: InboxAction,
+    },
+    /// Print the audit log, newest first: every change an admin or writer made.
+    Audit {
+        #[command(flatten)]
+        db: DatabaseArg,
+        /// How many entries, newest first (1 to 500).
+        #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(i64).range(1..=500))]
+        limit: i64,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = ReportFormat::Table)]
+        format: ReportFormat,
     },
     /// Fill the database with demo pilots (segments and initiatives that exist are kept).
     Demo {
@@ -171,6 +183,16 @@ fn describe(errors: &offerlab::domain::FieldErrors) -> String {
         .join("; ")
 }
 
+/// The audit log's actor for changes made on the command line: the operating-system
+/// user who ran it.
+fn cli_actor() -> Actor {
+    let user = ["USER", "LOGNAME", "USERNAME"]
+        .iter()
+        .find_map(|v| std::env::var(v).ok().filter(|u| !u.is_empty()))
+        .unwrap_or_else(|| "unknown".into());
+    Actor::cli(user)
+}
+
 /// On first start (no key at all), creates an admin key and prints it once.
 fn first_start_key(store: &Store) -> anyhow::Result<()> {
     let mut conn = store.conn()?;
@@ -179,6 +201,7 @@ fn first_start_key(store: &Store) -> anyhow::Result<()> {
     }
     let created = store::keys::create(
         &mut conn,
+        &Actor::system("first start"),
         "first admin key",
         offerlab::domain::access::Role::Admin,
         None,
@@ -196,6 +219,7 @@ fn demo_sign_in_code(store: &Store) -> anyhow::Result<String> {
     let now = chrono::Utc::now();
     let key = store::keys::create(
         &mut conn,
+        &Actor::system("demo"),
         "demo viewer",
         offerlab::domain::access::Role::Viewer,
         None,
@@ -431,8 +455,14 @@ fn main() -> anyhow::Result<()> {
                     let (label, role, team) =
                         offerlab::api::keys::parse_key_request(&label, &role, team.as_deref())
                             .map_err(|e| anyhow::anyhow!("{}", describe(&e)))?;
-                    let created =
-                        store::keys::create(&mut conn, &label, role, team, chrono::Utc::now())?;
+                    let created = store::keys::create(
+                        &mut conn,
+                        &cli_actor(),
+                        &label,
+                        role,
+                        team,
+                        chrono::Utc::now(),
+                    )?;
                     println!(
                         "created key {} ({}, {}{}); it is shown once, store it now:",
                         created.key.id,
@@ -463,7 +493,7 @@ fn main() -> anyhow::Result<()> {
                     }
                 }
                 KeysAction::Revoke { id } => {
-                    let k = store::keys::revoke(&mut conn, id, chrono::Utc::now())?;
+                    let k = store::keys::revoke(&mut conn, &cli_actor(), id, chrono::Utc::now())?;
                     println!("revoked key {} ({})", k.id, k.label);
                 }
             }
@@ -479,6 +509,38 @@ fn main() -> anyhow::Result<()> {
                     format,
                 } => inbox_list(&mut conn, provider, &status, format)?,
                 InboxAction::Replay { id } => inbox_replay(&mut conn, id)?,
+            }
+        }
+        Command::Audit { db, limit, format } => {
+            let settings = settings_with(&db)?;
+            let store = open_store(&settings)?;
+            let mut conn = store.conn()?;
+            let page = store::audit::page(&mut conn, &Default::default(), limit)?;
+            match format {
+                ReportFormat::Table => {
+                    for e in page.entries {
+                        println!(
+                            "{:>6}  {}  {:<7} {:<24} {:<20} {} {}",
+                            e.id,
+                            e.at.format("%Y-%m-%d %H:%M:%S"),
+                            e.actor_kind,
+                            e.actor_id
+                                .map(|id| format!("{} ({id})", e.actor_name))
+                                .unwrap_or(e.actor_name),
+                            e.action,
+                            e.target_type,
+                            e.target_id
+                        );
+                    }
+                }
+                ReportFormat::Json => {
+                    let entries: Vec<_> = page
+                        .entries
+                        .into_iter()
+                        .map(offerlab::api::audit::AuditEntryView::from)
+                        .collect();
+                    println!("{}", serde_json::to_string_pretty(&entries)?);
+                }
             }
         }
         Command::Demo { db, seed } => {

@@ -495,3 +495,50 @@ fn inbox_entries_are_listed_and_replayed() {
         .unwrap();
     assert!(String::from_utf8_lossy(&table.stdout).contains("ghost"));
 }
+
+#[test]
+fn audit_prints_the_changes_made_on_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("audit.db");
+    let run = |args: &[&str]| {
+        let out = offerlab()
+            .args(args)
+            .arg("--database")
+            .arg(&db)
+            .env("USER", "ops-alice")
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (ok, created, stderr) = run(&["keys", "create", "--role", "viewer", "--label", "board"]);
+    assert!(ok, "{stderr}");
+    let secret = created.lines().last().unwrap().to_owned();
+    assert!(run(&["keys", "revoke", "1"]).0);
+    let (ok, table, stderr) = run(&["audit", "--limit", "5"]);
+    assert!(ok, "{stderr}");
+    let lines: Vec<&str> = table.lines().collect();
+    assert_eq!(lines.len(), 2, "{table}");
+    assert!(
+        lines[0].contains("api_key.revoke") && lines[0].contains("ops-alice"),
+        "{table}"
+    );
+    assert!(
+        lines[1].contains("api_key.create") && lines[1].contains("cli"),
+        "{table}"
+    );
+    let (ok, json, _) = run(&["audit", "--limit", "1", "--format", "json"]);
+    assert!(ok);
+    let entries: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(entries.as_array().map(Vec::len), Some(1), "{json}");
+    assert_eq!(entries[0]["action"], "api_key.revoke");
+    assert_eq!(entries[0]["actor"]["name"], "ops-alice");
+    assert!(entries[0]["before"]["revoked_at"].is_null());
+    assert_eq!(entries[0]["after"]["label"], "board");
+    assert!(!table.contains(&secret) && !json.contains(&secret));
+    let (ok, _, stderr) = run(&["audit", "--limit", "0"]);
+    assert!(!ok && stderr.contains("limit"), "{stderr}");
+}

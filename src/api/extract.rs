@@ -164,3 +164,23 @@ impl FromRequest for PathKey {
         std::future::ready(initiative_key(req.match_info()).map(PathKey))
     }
 }
+
+/// The authenticated caller the authorization middleware admitted. Only on routes that
+/// need a key; anywhere else it is a 401.
+pub struct Authed(pub crate::domain::access::Caller);
+
+impl FromRequest for Authed {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        use actix_web::HttpMessage;
+        std::future::ready(
+            req.extensions()
+                .get::<crate::domain::access::Caller>()
+                .cloned()
+                .map(Authed)
+                .ok_or_else(|| ApiError::Unauthorized("send an API key".into())),
+        )
+    }
+}

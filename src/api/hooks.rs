@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::error::{ApiError, Problem};
-use super::extract::{ApiJson, PathKey};
+use super::extract::{ApiJson, Authed, PathKey};
 use super::{AppState, blocking};
 use crate::domain::FieldError;
 use crate::domain::survey::SurveyMapping;
@@ -493,7 +493,8 @@ pub struct SurveyMappingInput {
     pub segment_field: Option<String>,
 }
 
-/// Sets the initiative's survey mapping (replaces the previous one).
+/// Sets the initiative's survey mapping (replaces the previous one; recorded in the
+/// audit log as `initiative.survey_mapping`).
 #[utoipa::path(
     put,
     path = "/api/v1/initiatives/{key}/survey-mapping",
@@ -509,6 +510,7 @@ pub struct SurveyMappingInput {
 )]
 pub async fn put_survey_mapping(
     state: web::Data<AppState>,
+    Authed(caller): Authed,
     PathKey(key): PathKey,
     ApiJson(input): ApiJson<SurveyMappingInput>,
 ) -> Result<HttpResponse, ApiError> {
@@ -520,7 +522,11 @@ pub async fn put_survey_mapping(
         input.segment_field,
     )
     .map_err(ApiError::invalid)?;
-    let stored = blocking(&state, move |c| surveys::put(c, &key, &mapping, Utc::now())).await?;
+    let stored = blocking(&state, move |c| {
+        let actor = crate::store::keys::actor(c, &caller)?;
+        surveys::put(c, &actor, &key, &mapping, Utc::now())
+    })
+    .await?;
     Ok(HttpResponse::Ok().json(stored))
 }
 

@@ -1,16 +1,15 @@
 //! `/api/v1/initiatives`: registration, pre-registered criteria and lifecycle.
 
-use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
+use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::decisions::{DecisionView, snapshot};
 use super::error::{ApiError, Problem};
-use super::extract::{ApiJson, PathKey};
+use super::extract::{ApiJson, Authed, PathKey};
 use super::{AppState, blocking};
 use crate::analysis;
-use crate::domain::access::Caller;
 use crate::domain::decision::DecisionRequest;
 use crate::domain::initiative::{parse_core_segments, parse_name, parse_text};
 use crate::domain::{
@@ -400,10 +399,15 @@ impl TryFrom<InitiativePatchInput> for InitiativePatch {
 )]
 pub async fn create_initiative(
     state: web::Data<AppState>,
+    Authed(caller): Authed,
     ApiJson(input): ApiJson<InitiativeInput>,
 ) -> Result<HttpResponse, ApiError> {
     let draft = InitiativeDraft::try_from(input).map_err(ApiError::invalid)?;
-    let created = blocking(&state, move |c| initiatives::create(c, draft, Utc::now())).await?;
+    let created = blocking(&state, move |c| {
+        let actor = keys::actor(c, &caller)?;
+        initiatives::create(c, &actor, draft, Utc::now())
+    })
+    .await?;
     Ok(HttpResponse::Created().json(InitiativeView::from(created)))
 }
 
@@ -474,12 +478,14 @@ pub async fn get_initiative(
 )]
 pub async fn update_initiative(
     state: web::Data<AppState>,
+    Authed(caller): Authed,
     PathKey(key): PathKey,
     ApiJson(input): ApiJson<InitiativePatchInput>,
 ) -> Result<HttpResponse, ApiError> {
     let patch = InitiativePatch::try_from(input).map_err(ApiError::invalid)?;
     let updated = blocking(&state, move |c| {
-        initiatives::update(c, &key, patch, Utc::now())
+        let actor = keys::actor(c, &caller)?;
+        initiatives::update(c, &actor, &key, patch, Utc::now())
     })
     .await?;
     Ok(HttpResponse::Ok().json(InitiativeView::from(updated)))
@@ -499,9 +505,14 @@ pub async fn update_initiative(
 )]
 pub async fn launch_initiative(
     state: web::Data<AppState>,
+    Authed(caller): Authed,
     PathKey(key): PathKey,
 ) -> Result<HttpResponse, ApiError> {
-    let launched = blocking(&state, move |c| initiatives::launch(c, &key, Utc::now())).await?;
+    let launched = blocking(&state, move |c| {
+        let actor = keys::actor(c, &caller)?;
+        initiatives::launch(c, &actor, &key, Utc::now())
+    })
+    .await?;
     Ok(HttpResponse::Ok().json(InitiativeView::from(launched)))
 }
 
@@ -533,16 +544,11 @@ pub struct ConcludedView {
 )]
 pub async fn conclude_initiative(
     state: web::Data<AppState>,
-    req: HttpRequest,
+    Authed(caller): Authed,
     PathKey(key): PathKey,
     ApiJson(input): ApiJson<ConcludeInput>,
 ) -> Result<HttpResponse, ApiError> {
-    // The route needs a key: the authorization middleware put its caller here.
-    let key_id = req
-        .extensions()
-        .get::<Caller>()
-        .map(|c| c.key_id)
-        .ok_or_else(|| ApiError::Unauthorized("send an API key".into()))?;
+    let key_id = caller.key_id;
     // Field errors first (the label is filled in below, once read).
     let request = DecisionRequest::parse(
         &input.decision,
@@ -553,13 +559,13 @@ pub async fn conclude_initiative(
     )
     .map_err(ApiError::invalid)?;
     let (concluded, recorded) = blocking(&state, move |c| {
-        let decided_by = keys::label(c, key_id)?.unwrap_or_else(|| format!("key {key_id}"));
+        let actor = keys::actor(c, &caller)?;
         let request = DecisionRequest {
-            decided_by,
+            decided_by: actor.name.clone(),
             ..request
         };
         let now = Utc::now();
-        initiatives::conclude(c, &key, request, now, |i, cells, daily| {
+        initiatives::conclude(c, &actor, &key, request, now, |i, cells, daily| {
             snapshot(&analysis::build(i, cells, daily, now))
         })
     })

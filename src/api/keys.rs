@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::error::{ApiError, Problem};
-use super::extract::ApiJson;
+use super::extract::{ApiJson, Authed};
 use super::{AppState, blocking};
 use crate::domain::access::Role;
 use crate::domain::initiative::parse_name;
@@ -106,12 +106,14 @@ pub fn parse_key_request(
 )]
 pub async fn create_key(
     state: web::Data<AppState>,
+    Authed(caller): Authed,
     ApiJson(input): ApiJson<KeyInput>,
 ) -> Result<HttpResponse, ApiError> {
     let (label, role, team) = parse_key_request(&input.label, &input.role, input.team.as_deref())
         .map_err(ApiError::invalid)?;
     let created = blocking(&state, move |c| {
-        keys::create(c, &label, role, team, Utc::now())
+        let actor = keys::actor(c, &caller)?;
+        keys::create(c, &actor, &label, role, team, Utc::now())
     })
     .await?;
     Ok(HttpResponse::Created().json(CreatedKeyView {
@@ -154,12 +156,17 @@ pub async fn list_keys(state: web::Data<AppState>) -> Result<HttpResponse, ApiEr
 )]
 pub async fn revoke_key(
     state: web::Data<AppState>,
+    Authed(caller): Authed,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id: i64 = id
         .parse()
         .map_err(|_| ApiError::NotFound(format!("API key '{id}'")))?;
-    let revoked = blocking(&state, move |c| keys::revoke(c, id, Utc::now())).await?;
+    let revoked = blocking(&state, move |c| {
+        let actor = keys::actor(c, &caller)?;
+        keys::revoke(c, &actor, id, Utc::now())
+    })
+    .await?;
     state.access.forget_keys();
     Ok(HttpResponse::Ok().json(KeyView::from(revoked)))
 }

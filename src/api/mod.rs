@@ -1,5 +1,6 @@
 //! HTTP API under `/api/v1`: thin handlers that parse, authorize, call and map errors.
 
+pub mod audit;
 pub mod auth;
 pub mod context;
 pub mod decisions;
@@ -83,6 +84,7 @@ where
         keys::create_key,
         keys::list_keys,
         keys::revoke_key,
+        audit::list_audit,
         openapi_json,
         health::healthz,
         health::readyz,
@@ -102,6 +104,7 @@ where
         (name = "events", description = "Exposures, pre-orders, cancellations and responses"),
         (name = "reports", description = "Reports, verdicts, the portfolio and planning"),
         (name = "keys", description = "API keys (admins)"),
+        (name = "audit", description = "The audit log of changes (admins)"),
         (name = "health", description = "Liveness and readiness"),
         (name = "hooks", description = "Provider webhooks (Stripe, Typeform, signed forms), the inbox of what could not be placed, survey mappings"),
     )

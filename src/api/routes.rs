@@ -40,8 +40,8 @@ pub enum Rule {
     OwnerAndBodyTeam,
     /// A leadership page: a signed-in session, unless the dashboard is public.
     Page,
-    /// A page for admins only: a session signed in with an admin key, even when the
-    /// dashboard is public (the inbox holds raw provider payloads).
+    /// A page for admins only: a signed-in admin session, even when the dashboard is
+    /// public.
     AdminPage,
     /// A page anyone may open (the sign-in form, the stylesheet). Form posts to it are
     /// still held to the same-origin check.
@@ -199,7 +199,9 @@ fn other_method(req: &HttpRequest, allow: String) -> Result<HttpResponse, ApiErr
 
 /// Every route under `/api/v1` and the health and metrics endpoints.
 pub fn declare_api(r: &mut impl Register) {
-    use super::{decisions, events, health, hooks, initiatives, keys, metrics, reports, segments};
+    use super::{
+        audit, decisions, events, health, hooks, initiatives, keys, metrics, reports, segments,
+    };
     use Rule::*;
     let (get, post, patch, delete) = (Method::GET, Method::POST, Method::PATCH, Method::DELETE);
 
@@ -315,7 +317,8 @@ pub fn declare_api(r: &mut impl Register) {
     r.add(post.clone(), "/api/v1/plan", Read, reports::post_plan);
 
     r.add(post, "/api/v1/keys", Admin, keys::create_key);
-    r.add(get, "/api/v1/keys", Admin, keys::list_keys);
+    r.add(get.clone(), "/api/v1/keys", Admin, keys::list_keys);
+    r.add(get, "/api/v1/audit", Admin, audit::list_audit);
     r.add(delete, "/api/v1/keys/{id}", Admin, keys::revoke_key);
 }
 

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::error::{ApiError, Problem};
-use super::extract::ApiJson;
+use super::extract::{ApiJson, Authed};
 use super::{AppState, blocking};
 use crate::domain::{FieldErrors, SegmentKey, initiative::parse_name, initiative::parse_text};
 use crate::store::segments::{self, Segment};
@@ -86,10 +86,15 @@ impl SegmentInput {
 )]
 pub async fn create_segment(
     state: web::Data<AppState>,
+    Authed(caller): Authed,
     ApiJson(input): ApiJson<SegmentInput>,
 ) -> Result<HttpResponse, ApiError> {
     let segment = input.parse(Utc::now()).map_err(ApiError::invalid)?;
-    let created = blocking(&state, move |c| segments::create(c, &segment)).await?;
+    let created = blocking(&state, move |c| {
+        let actor = crate::store::keys::actor(c, &caller)?;
+        segments::create(c, &actor, &segment)
+    })
+    .await?;
     Ok(HttpResponse::Created().json(SegmentView::from(created)))
 }
 

@@ -155,7 +155,7 @@ impl DecisionRequest {
 }
 
 /// One entry of the decision log, as stored.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DecisionRecord {
     pub id: i64,
     pub decision: Decision,

@@ -287,7 +287,7 @@ pub enum LifecycleError {
 pub const MAX_UNITS_PER_CUSTOMER: i64 = 10;
 
 /// An initiative as stored.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Initiative {
     pub id: i64,
     pub key: InitiativeKey,

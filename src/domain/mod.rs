@@ -5,6 +5,7 @@
 
 pub mod access;
 pub mod aggregate;
+pub mod audit;
 pub mod customer;
 pub mod decision;
 pub mod error;

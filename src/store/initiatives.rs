@@ -10,6 +10,7 @@ use super::schema::decisions::dsl as d;
 use super::schema::initiatives::dsl as i;
 use super::{DbConn, StoreError, lock_initiatives};
 use crate::domain::aggregate::{Cell, DailyCount};
+use crate::domain::audit::{Action, Actor, AuditEntry};
 use crate::domain::decision::{DecisionRecord, DecisionRequest, EvidenceSnapshot};
 use crate::domain::{Initiative, InitiativeDraft, InitiativeKey, InitiativePatch, Status, TeamKey};
 
@@ -23,6 +24,7 @@ pub struct InitiativeFilter {
 /// Creates a draft initiative. Core segments must exist; a taken key is a conflict.
 pub fn create(
     conn: &mut DbConn,
+    actor: &Actor,
     draft: InitiativeDraft,
     now: DateTime<Utc>,
 ) -> Result<Initiative, StoreError> {
@@ -71,7 +73,19 @@ pub fn create(
         // at once (a read first would have to upgrade later, which SQLite cannot wait
         // for). Unknown segments roll the insert back.
         super::segments::require_all(conn, &core_segments, "core_segments")?;
-        get(conn, &initiative.key)
+        let created = get(conn, &initiative.key)?;
+        super::audit::record(
+            conn,
+            &AuditEntry::new(
+                actor,
+                Action::InitiativeCreate,
+                created.key.as_str(),
+                None,
+                Some(to_json(&created)?),
+                now,
+            ),
+        )?;
+        Ok(created)
     })
 }
 
@@ -118,10 +132,19 @@ pub fn any(conn: &mut DbConn) -> Result<bool, StoreError> {
         .is_some())
 }
 
-/// Loads, changes and saves one initiative under its write lock.
+/// JSON of a value for the audit log.
+pub(crate) fn to_json(value: &impl serde::Serialize) -> Result<serde_json::Value, StoreError> {
+    serde_json::to_value(value).map_err(|e| StoreError::Corrupt(format!("audit entry: {e}")))
+}
+
+/// Loads, changes and saves one initiative under its write lock, and records the change
+/// (`action`, before and after) in the audit log in the same transaction.
 fn modify(
     conn: &mut DbConn,
+    actor: &Actor,
+    action: Action,
     key: &InitiativeKey,
+    now: DateTime<Utc>,
     change: impl FnOnce(&mut DbConn, &mut Initiative) -> Result<(), StoreError>,
 ) -> Result<Initiative, StoreError> {
     conn.transaction(|conn| {
@@ -129,11 +152,23 @@ fn modify(
             return Err(StoreError::NotFound(format!("initiative '{key}'")));
         }
         let mut initiative = get(conn, key)?;
+        let before = to_json(&initiative)?;
         change(conn, &mut initiative)?;
         let row = InitiativeRow::from_domain(&initiative)?;
         diesel::update(i::initiatives.filter(i::id.eq(initiative.id)))
             .set(&row)
             .execute(conn)?;
+        super::audit::record(
+            conn,
+            &AuditEntry::new(
+                actor,
+                action,
+                initiative.key.as_str(),
+                Some(before),
+                Some(to_json(&initiative)?),
+                now,
+            ),
+        )?;
         Ok(initiative)
     })
 }
@@ -141,58 +176,98 @@ fn modify(
 /// Changes a draft. Core segments named by the patch must exist.
 pub fn update(
     conn: &mut DbConn,
+    actor: &Actor,
     key: &InitiativeKey,
     patch: InitiativePatch,
     now: DateTime<Utc>,
 ) -> Result<Initiative, StoreError> {
-    modify(conn, key, |conn, initiative| {
-        // Lifecycle first: a launched initiative answers 409 whatever the patch says.
-        initiative.require(Status::Draft)?;
-        if let Some(core) = &patch.core_segments {
-            super::segments::require_all(conn, core, "core_segments")?;
-        }
-        initiative.apply_patch(patch, now)?;
-        Ok(())
-    })
+    modify(
+        conn,
+        actor,
+        Action::InitiativeUpdate,
+        key,
+        now,
+        |conn, initiative| {
+            // Lifecycle first: a launched initiative answers 409 whatever the patch says.
+            initiative.require(Status::Draft)?;
+            if let Some(core) = &patch.core_segments {
+                super::segments::require_all(conn, core, "core_segments")?;
+            }
+            initiative.apply_patch(patch, now)?;
+            Ok(())
+        },
+    )
 }
 
 /// Launches a draft: locks its criteria and records their fingerprint.
 pub fn launch(
     conn: &mut DbConn,
+    actor: &Actor,
     key: &InitiativeKey,
     now: DateTime<Utc>,
 ) -> Result<Initiative, StoreError> {
-    modify(conn, key, |_, initiative| Ok(initiative.launch(now)?))
+    modify(
+        conn,
+        actor,
+        Action::InitiativeLaunch,
+        key,
+        now,
+        |_, initiative| Ok(initiative.launch(now)?),
+    )
 }
 
 /// Concludes a running pilot: under the initiative's write lock (so no event slips in
 /// between), reads its aggregates, lets `snapshot` say what the evidence says, checks
 /// the decision against it ([`DecisionRequest::assess`]: a refused decision stores
 /// nothing) and appends it to the decision log. The initiative keeps the latest
-/// decision and note.
+/// decision and note. The audit log gets the transition and the decision recorded.
 pub fn conclude(
     conn: &mut DbConn,
+    actor: &Actor,
     key: &InitiativeKey,
     request: DecisionRequest,
     now: DateTime<Utc>,
     snapshot: impl FnOnce(&Initiative, &[Cell], &[DailyCount]) -> EvidenceSnapshot,
 ) -> Result<(Initiative, DecisionRecord), StoreError> {
     let mut recorded = None;
-    let initiative = modify(conn, key, |conn, initiative| {
-        // Lifecycle first: a concluded initiative answers 409 whatever the body says.
-        initiative.require(Status::Running)?;
-        let cells = super::aggregates::cells(conn, initiative.id)?;
-        let daily = super::aggregates::daily(conn, initiative.id)?;
-        let decided = request.assess(snapshot(initiative, &cells, &daily))?;
-        initiative.conclude(decided.decision, decided.note.clone(), now)?;
-        diesel::insert_into(d::decisions)
-            .values(DecisionRow::new(initiative.id, &decided, now)?)
-            .execute(conn)?;
-        recorded = Some(latest_decision(conn, initiative.id)?);
-        Ok(())
-    })?;
+    let initiative = modify(
+        conn,
+        actor,
+        Action::InitiativeConclude,
+        key,
+        now,
+        |conn, initiative| {
+            // Lifecycle first: a concluded initiative answers 409 whatever the body says.
+            initiative.require(Status::Running)?;
+            let cells = super::aggregates::cells(conn, initiative.id)?;
+            let daily = super::aggregates::daily(conn, initiative.id)?;
+            let decided = request.assess(snapshot(initiative, &cells, &daily))?;
+            initiative.conclude(decided.decision, decided.note.clone(), now)?;
+            diesel::insert_into(d::decisions)
+                .values(DecisionRow::new(initiative.id, &decided, now)?)
+                .execute(conn)?;
+            let decision = latest_decision(conn, initiative.id)?.ok_or_else(|| {
+                StoreError::Corrupt("the recorded decision could not be read".into())
+            })?;
+            super::audit::record(
+                conn,
+                &AuditEntry::new(
+                    actor,
+                    Action::DecisionRecord,
+                    decision.id.to_string(),
+                    None,
+                    Some(serde_json::json!({
+                        "initiative": initiative.key.as_str(),
+                        "decision": to_json(&decision)?,
+                    })),
+                    now,
+                ),
+            )?;
+            recorded = Some(decision);
+            Ok(())
+        },
+    )?;
     let recorded = recorded
-        .flatten()
         .ok_or_else(|| StoreError::Corrupt("the recorded decision could not be read".into()))?;
     Ok((initiative, recorded))
 }

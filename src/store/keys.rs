@@ -9,12 +9,13 @@ use super::schema::api_keys::dsl as k;
 use super::{DbConn, StoreError, to_naive, to_utc};
 use crate::domain::TeamKey;
 use crate::domain::access::{Caller, Role};
+use crate::domain::audit::{Action, Actor, AuditEntry};
 
 /// Every key starts with this, so leaked keys are easy to recognise and scan for.
 pub const KEY_PREFIX: &str = "olk_";
 
 /// An API key as listed (never the key itself).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct ApiKey {
     pub id: i64,
     pub label: String,
@@ -65,9 +66,11 @@ pub fn hash_key(secret: &str) -> String {
     hex::encode(Sha256::digest(secret.as_bytes()))
 }
 
-/// Creates a key with 256 random bits from the operating system's generator.
+/// Creates a key with 256 random bits from the operating system's generator, and
+/// records it (never the secret) in the audit log in the same transaction.
 pub fn create(
     conn: &mut DbConn,
+    actor: &Actor,
     label: &str,
     role: Role,
     team: Option<TeamKey>,
@@ -77,24 +80,23 @@ pub fn create(
     rand::rng().fill(&mut bytes);
     let secret = format!("{KEY_PREFIX}{}", hex::encode(bytes));
     let prefix: String = secret.chars().take(KEY_PREFIX.len() + 8).collect();
-    diesel::insert_into(k::api_keys)
-        .values((
-            k::label.eq(label),
-            k::role.eq(role.as_str()),
-            k::team.eq(team.as_ref().map(|t| t.as_str().to_owned())),
-            k::key_hash.eq(hash_key(&secret)),
-            k::key_prefix.eq(&prefix),
-            k::created_at.eq(to_naive(now)),
-        ))
-        .execute(conn)?;
-    let id = k::api_keys
-        .select(k::id)
-        .filter(k::key_prefix.eq(&prefix))
-        .order(k::id.desc())
-        .first::<i64>(conn)?;
-    Ok(CreatedKey {
-        secret,
-        key: ApiKey {
+    conn.transaction(|conn| {
+        diesel::insert_into(k::api_keys)
+            .values((
+                k::label.eq(label),
+                k::role.eq(role.as_str()),
+                k::team.eq(team.as_ref().map(|t| t.as_str().to_owned())),
+                k::key_hash.eq(hash_key(&secret)),
+                k::key_prefix.eq(&prefix),
+                k::created_at.eq(to_naive(now)),
+            ))
+            .execute(conn)?;
+        let id = k::api_keys
+            .select(k::id)
+            .filter(k::key_prefix.eq(&prefix))
+            .order(k::id.desc())
+            .first::<i64>(conn)?;
+        let key = ApiKey {
             id,
             label: label.to_owned(),
             role,
@@ -103,7 +105,19 @@ pub fn create(
             created_at: now,
             last_used_at: None,
             revoked_at: None,
-        },
+        };
+        super::audit::record(
+            conn,
+            &AuditEntry::new(
+                actor,
+                Action::KeyCreate,
+                id.to_string(),
+                None,
+                Some(super::initiatives::to_json(&key)?),
+                now,
+            ),
+        )?;
+        Ok(CreatedKey { secret, key })
     })
 }
 
@@ -140,15 +154,7 @@ pub fn list(conn: &mut DbConn) -> Result<Vec<ApiKey>, StoreError> {
         .collect()
 }
 
-/// Revokes a key; revoking twice is not an error.
-pub fn revoke(conn: &mut DbConn, id: i64, now: DateTime<Utc>) -> Result<ApiKey, StoreError> {
-    diesel::update(
-        k::api_keys
-            .filter(k::id.eq(id))
-            .filter(k::revoked_at.is_null()),
-    )
-    .set(k::revoked_at.eq(Some(to_naive(now))))
-    .execute(conn)?;
+fn find(conn: &mut DbConn, id: i64) -> Result<ApiKey, StoreError> {
     k::api_keys
         .select(columns())
         .filter(k::id.eq(id))
@@ -157,6 +163,50 @@ pub fn revoke(conn: &mut DbConn, id: i64, now: DateTime<Utc>) -> Result<ApiKey, 
         .map(from_row)
         .transpose()?
         .ok_or_else(|| StoreError::NotFound(format!("API key {id}")))
+}
+
+/// Revokes a key; revoking twice is not an error (and, changing nothing, is not
+/// audited). The revocation is recorded in the audit log in the same transaction.
+pub fn revoke(
+    conn: &mut DbConn,
+    actor: &Actor,
+    id: i64,
+    now: DateTime<Utc>,
+) -> Result<ApiKey, StoreError> {
+    conn.transaction(|conn| {
+        let changed = diesel::update(
+            k::api_keys
+                .filter(k::id.eq(id))
+                .filter(k::revoked_at.is_null()),
+        )
+        .set(k::revoked_at.eq(Some(to_naive(now))))
+        .execute(conn)?;
+        let after = find(conn, id)?;
+        if changed > 0 {
+            let before = ApiKey {
+                revoked_at: None,
+                ..after.clone()
+            };
+            super::audit::record(
+                conn,
+                &AuditEntry::new(
+                    actor,
+                    Action::KeyRevoke,
+                    id.to_string(),
+                    Some(super::initiatives::to_json(&before)?),
+                    Some(super::initiatives::to_json(&after)?),
+                    now,
+                ),
+            )?;
+        }
+        Ok(after)
+    })
+}
+
+/// The actor behind an authenticated caller: its key, named by the key's label.
+pub fn actor(conn: &mut DbConn, caller: &Caller) -> Result<Actor, StoreError> {
+    let label = label(conn, caller.key_id)?.unwrap_or_else(|| format!("key {}", caller.key_id));
+    Ok(Actor::api_key(caller, label))
 }
 
 /// The caller behind a presented key, if the key exists and is not revoked.

@@ -1,6 +1,7 @@
 //! Storage: diesel over SQLite or PostgreSQL, one code path. The only module that knows SQL.
 
 pub mod aggregates;
+pub mod audit;
 pub mod events;
 pub mod inbox;
 pub mod ingest;

@@ -111,6 +111,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     aggregate_cells,
     daily_counts,
     decisions,
+    audit_log,
 );
 
 diesel::table! {
@@ -150,6 +151,21 @@ diesel::table! {
         decided_by -> Text,
         decided_by_key_id -> Nullable<BigInt>,
         decided_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    audit_log (id) {
+        id -> BigInt,
+        recorded_at -> Timestamp,
+        actor_kind -> Text,
+        actor_id -> Nullable<BigInt>,
+        actor_name -> Text,
+        action -> Text,
+        target_type -> Text,
+        target_id -> Text,
+        before_json -> Nullable<Text>,
+        after_json -> Nullable<Text>,
     }
 }
 

@@ -7,9 +7,10 @@ use super::models::SegmentRow;
 use super::schema::segments::dsl as s;
 use super::{DbConn, StoreError, to_naive, to_utc};
 use crate::domain::SegmentKey;
+use crate::domain::audit::{Action, Actor, AuditEntry};
 
 /// A customer segment.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Segment {
     pub key: SegmentKey,
     pub name: String,
@@ -28,8 +29,27 @@ impl From<SegmentRow> for Segment {
     }
 }
 
-/// Creates a segment; a key that exists already is a conflict.
-pub fn create(conn: &mut DbConn, segment: &Segment) -> Result<Segment, StoreError> {
+/// Creates a segment (recorded in the audit log in the same transaction); a key that
+/// exists already is a conflict.
+pub fn create(conn: &mut DbConn, actor: &Actor, segment: &Segment) -> Result<Segment, StoreError> {
+    conn.transaction(|conn| {
+        let created = insert(conn, segment)?;
+        super::audit::record(
+            conn,
+            &AuditEntry::new(
+                actor,
+                Action::SegmentCreate,
+                created.key.as_str(),
+                None,
+                Some(super::initiatives::to_json(&created)?),
+                created.created_at,
+            ),
+        )?;
+        Ok(created)
+    })
+}
+
+fn insert(conn: &mut DbConn, segment: &Segment) -> Result<Segment, StoreError> {
     let row = SegmentRow {
         id: 0,
         key: segment.key.to_string(),

@@ -8,6 +8,7 @@ use diesel::prelude::*;
 use super::schema::customers::dsl as cu;
 use super::schema::survey_mappings::dsl as m;
 use super::{DbConn, StoreError, on_backend, to_naive};
+use crate::domain::audit::{Action, Actor, AuditEntry};
 use crate::domain::survey::SurveyMapping;
 use crate::domain::{InitiativeKey, Sentiment};
 
@@ -37,10 +38,11 @@ impl Row {
     }
 }
 
-/// Sets the initiative's mapping (replacing one set before). A form mapped to another
-/// initiative is a conflict.
+/// Sets the initiative's mapping (replacing one set before), recorded in the audit log
+/// in the same transaction. A form mapped to another initiative is a conflict.
 pub fn put(
     conn: &mut DbConn,
+    actor: &Actor,
     key: &InitiativeKey,
     mapping: &SurveyMapping,
     now: DateTime<Utc>,
@@ -70,12 +72,26 @@ pub fn put(
                 mapping.form_id
             )));
         }
+        let before = get(conn, key)?;
         on_backend!(conn, |c| diesel::insert_into(m::survey_mappings)
             .values(&row)
             .on_conflict(m::initiative_id)
             .do_update()
             .set(&row)
             .execute(c))?;
+        super::audit::record(
+            conn,
+            &AuditEntry::new(
+                actor,
+                Action::InitiativeSurveyMapping,
+                key.as_str(),
+                before
+                    .map(|b| super::initiatives::to_json(&b))
+                    .transpose()?,
+                Some(super::initiatives::to_json(mapping)?),
+                now,
+            ),
+        )?;
         Ok(mapping.clone())
     })
 }

@@ -93,6 +93,150 @@ impl Plot {
     }
 }
 
+/// Which of a chart's two layouts: `Wide` (860 units, labels beside the rows) for a
+/// laptop, `Narrow` (360 units, labels above the rows, larger type, fewer ticks) for a
+/// phone. Pages render both and show the one that fits its box (a CSS container
+/// query), so the text is drawn at a readable size on every screen instead of
+/// shrinking with the whole chart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Layout {
+    Wide,
+    Narrow,
+}
+
+impl Layout {
+    pub const ALL: [Layout; 2] = [Layout::Wide, Layout::Narrow];
+
+    /// The viewBox width.
+    fn width(self) -> u32 {
+        match self {
+            Layout::Wide => WIDTH,
+            Layout::Narrow => NARROW_WIDTH,
+        }
+    }
+
+    /// Room above the plot for the reference lines' labels.
+    fn top(self) -> u32 {
+        match self {
+            Layout::Wide => 34,
+            Layout::Narrow => 42,
+        }
+    }
+
+    /// The height of one row of a row chart.
+    fn row(self, wide: u32) -> u32 {
+        match self {
+            Layout::Wide => wide,
+            Layout::Narrow => NARROW_ROW,
+        }
+    }
+
+    /// Left and right margins of a row chart: room for the labels and values beside
+    /// the rows, or (narrow) only a little air, the labels being above the rows.
+    fn sides(self, right: u32) -> (u32, u32) {
+        match self {
+            Layout::Wide => (LABEL_WIDTH, right),
+            Layout::Narrow => (12, 26),
+        }
+    }
+
+    /// A font size (plotters' units) for text drawn at `wide` in the wide layout.
+    fn font(self, wide: u32) -> u32 {
+        match self {
+            Layout::Wide => wide,
+            Layout::Narrow if wide >= 17 => 17,
+            Layout::Narrow => 16,
+        }
+    }
+
+    /// Axis ticks.
+    fn ticks(self, wide: usize) -> usize {
+        match self {
+            Layout::Wide => wide,
+            Layout::Narrow => wide.min(4),
+        }
+    }
+
+    /// Half the thickness of a bar, in rows.
+    fn bar(self, wide: f64) -> f64 {
+        match self {
+            Layout::Wide => wide,
+            Layout::Narrow => 0.24,
+        }
+    }
+
+    /// An axis description: the narrow layout keeps what comes before a parenthesis.
+    fn desc(self, desc: &str) -> String {
+        match self {
+            Layout::Wide => desc.to_owned(),
+            Layout::Narrow => desc.split(" (").next().unwrap_or(desc).to_owned(),
+        }
+    }
+
+    /// The class the chart's `<svg>` carries besides its own.
+    fn class(self) -> &'static str {
+        match self {
+            Layout::Wide => "",
+            Layout::Narrow => " narrow",
+        }
+    }
+}
+
+/// A row's label and its value: beside the row (wide: label right-aligned on the
+/// left, value on the right) or above it (narrow: label left, value right).
+#[allow(clippy::too_many_arguments)]
+fn row_text(
+    area: &Area<'_>,
+    layout: Layout,
+    (left, right, py): (i32, i32, i32),
+    label: &str,
+    label_bold: bool,
+    value: &str,
+    above: i32,
+) -> Result<(), ChartError> {
+    let label_style = |h, v| {
+        let size = layout.font(17);
+        if label_bold {
+            bold(size, INK, h, v)
+        } else {
+            text(size, INK, h, v)
+        }
+    };
+    match layout {
+        Layout::Wide => {
+            area.draw(&Text::new(
+                label.to_owned(),
+                (left - 12, py),
+                label_style(HPos::Right, VPos::Center),
+            ))?;
+            area.draw(&Text::new(
+                value.to_owned(),
+                (right + 12, py),
+                text(16, MUTED, HPos::Left, VPos::Center),
+            ))?;
+        }
+        Layout::Narrow => {
+            // The label gives way to the value when both would not fit on one line.
+            // (An average character is narrower than `text_width`'s generous estimate.)
+            let em = |size: u32| f64::from(size) / 1.24;
+            let value_width = value.chars().count() as f64 * em(layout.font(16)) * 0.55;
+            let room = f64::from(right - left) - value_width - 8.0;
+            let fits = (room.max(0.0) / (em(layout.font(17)) * 0.56)) as usize;
+            area.draw(&Text::new(
+                clip(label, NARROW_LABEL.min(fits.max(8))),
+                (left, py - above),
+                label_style(HPos::Left, VPos::Bottom),
+            ))?;
+            area.draw(&Text::new(
+                value.to_owned(),
+                (right, py - above),
+                text(layout.font(16), MUTED, HPos::Right, VPos::Bottom),
+            ))?;
+        }
+    }
+    Ok(())
+}
+
 /// A chart being drawn: layers over one coordinate system.
 struct Canvas {
     class: &'static str,
@@ -129,13 +273,14 @@ impl Canvas {
         Ok(())
     }
 
-    fn finish(self) -> String {
+    fn finish(self, layout: Layout) -> String {
         let (w, h) = self.plot.size;
         let mut label = String::new();
         let _ = write!(maud::Escaper::new(&mut label), "{}", self.label);
         format!(
-            "<svg class=\"chart {class}\" viewBox=\"0 0 {w} {h}\" role=\"img\" aria-label=\"{label}\"><title>{label}</title>{layers}</svg>",
+            "<svg class=\"chart {class}{layout}\" viewBox=\"0 0 {w} {h}\" role=\"img\" aria-label=\"{label}\"><title>{label}</title>{layers}</svg>",
             class = self.class,
+            layout = layout.class(),
             layers = self.layers
         )
     }
@@ -200,6 +345,12 @@ pub fn rate_axis_max(max: f64) -> f64 {
     ((max / step - 1e-9).ceil() * step).min(1.0)
 }
 
+/// A generous estimate of the width of `s` in bold sans-serif at `size` (plotters'
+/// units, drawn at `size / 1.24`), to keep labels inside the canvas.
+fn text_width(s: &str, size: u32) -> i32 {
+    (s.chars().count() as f64 * f64::from(size) / 1.24 * 0.62).ceil() as i32
+}
+
 /// Cuts a label to `max` characters with an ellipsis.
 fn clip(s: &str, max: usize) -> String {
     if s.chars().count() <= max {
@@ -220,16 +371,21 @@ fn interval_text(rate: Option<f64>, ci: Option<Range>) -> String {
 }
 
 /// Draws the percent x axis with a light vertical grid.
-fn percent_axis(chart: &mut Chart<'_, '_>, desc: &str, ticks: usize) -> Result<(), ChartError> {
+fn percent_axis(
+    chart: &mut Chart<'_, '_>,
+    layout: Layout,
+    desc: &str,
+    ticks: usize,
+) -> Result<(), ChartError> {
     chart
         .configure_mesh()
         .disable_y_mesh()
         .y_labels(0)
-        .x_labels(ticks)
+        .x_labels(layout.ticks(ticks))
         .x_label_formatter(&|v| tick_percent(*v))
-        .x_desc(desc)
-        .label_style(text(15, MUTED, HPos::Center, VPos::Top))
-        .axis_desc_style(text(16, INK, HPos::Center, VPos::Top))
+        .x_desc(layout.desc(desc))
+        .label_style(text(layout.font(15), MUTED, HPos::Center, VPos::Top))
+        .axis_desc_style(text(layout.font(16), INK, HPos::Center, VPos::Top))
         .bold_line_style(GRID.stroke_width(1))
         .light_line_style(TRANSPARENT)
         .axis_style(MUTED.stroke_width(1))
@@ -248,6 +404,7 @@ fn reference_line(
     label: &str,
     anchor: HPos,
     label_y: Option<i32>,
+    size: u32,
 ) -> Result<(), ChartError> {
     let y = chart.y_range();
     let style = color.stroke_width(2);
@@ -263,10 +420,18 @@ fn reference_line(
         HPos::Right => -4,
         HPos::Center => 0,
     };
+    // Kept inside the canvas: a line near an edge gets its label on the inner side.
+    let width = area.dim_in_pixel().0 as i32;
+    let half = text_width(label, size) / 2 + 2;
+    let x = match anchor {
+        HPos::Center => (px).clamp(half, (width - half).max(half)),
+        HPos::Left => (px + dx).min(width - 2 * half),
+        HPos::Right => (px + dx).max(2 * half),
+    };
     area.draw(&Text::new(
         label.to_owned(),
-        (px + dx, label_y.unwrap_or(top - 4)),
-        bold(15, color, anchor, VPos::Bottom),
+        (x, label_y.unwrap_or(top - 4)),
+        bold(size, color, anchor, VPos::Bottom),
     ))?;
     Ok(())
 }
@@ -316,6 +481,12 @@ const ROW: u32 = 34;
 const LABEL_WIDTH: u32 = 210;
 const VALUE_WIDTH: u32 = 170;
 const WIDTH: u32 = 860;
+/// The narrow layout: a phone's width in CSS pixels, so its text is drawn near its size.
+const NARROW_WIDTH: u32 = 360;
+/// A narrow row holds its label line above the marks.
+const NARROW_ROW: u32 = 56;
+/// The longest label of the narrow layout (the value shares its line).
+const NARROW_LABEL: usize = 26;
 
 /// Interval rows against a target: the shared drawing of the forest plot and the
 /// variants chart. Layers: `band-highlight`, `target`, `mark-overall` (the diamond
@@ -327,18 +498,20 @@ fn interval_chart(
     rows: &[IntervalRow],
     target: f64,
     x_desc: &str,
+    layout: Layout,
 ) -> Result<String, ChartError> {
     let n = rows.len().max(1);
-    let top = 34;
+    let top = layout.top();
     let x_label_area = 56;
-    let height = top + ROW * n as u32 + x_label_area + 8;
+    let height = top + layout.row(ROW) * n as u32 + x_label_area + 8;
+    let (left, right) = layout.sides(VALUE_WIDTH);
     let max = rows
         .iter()
         .filter_map(|r| r.ci.map(|c| c.high).or(r.rate))
         .fold(target, f64::max);
     let plot = Plot {
-        size: (WIDTH, height),
-        margin: (top, VALUE_WIDTH, 8, LABEL_WIDTH),
+        size: (layout.width(), height),
+        margin: (top, right, 8, left),
         x_label_area,
         y_label_area: 0,
         x: 0.0..rate_axis_max(max),
@@ -348,7 +521,7 @@ fn interval_chart(
     let x_end = plot.x.end;
     let mut canvas = Canvas::new(class, aria, plot);
 
-    canvas.layer("axes", |chart, _| percent_axis(chart, x_desc, 8))?;
+    canvas.layer("axes", |chart, _| percent_axis(chart, layout, x_desc, 8))?;
     canvas.layer("band-highlight", |chart, _| {
         chart.draw_series(
             rows.iter()
@@ -374,6 +547,7 @@ fn interval_chart(
             &format!("Target {}", percent(target)),
             HPos::Center,
             None,
+            layout.font(15),
         )
     })?;
     let with_ci = |marker_is_overall: bool| {
@@ -423,21 +597,19 @@ fn interval_chart(
         for (i, r) in rows.iter().enumerate() {
             let (left, py) = chart.backend_coord(&(0.0, y_of(i)));
             let (right, _) = chart.backend_coord(&(x_end, y_of(i)));
-            let style = if r.highlight || r.marker == Marker::Diamond {
-                bold(17, INK, HPos::Right, VPos::Center)
-            } else {
-                text(17, INK, HPos::Right, VPos::Center)
-            };
-            area.draw(&Text::new(r.label.clone(), (left - 12, py), style))?;
-            area.draw(&Text::new(
-                r.value.clone(),
-                (right + 12, py),
-                text(16, MUTED, HPos::Left, VPos::Center),
-            ))?;
+            row_text(
+                area,
+                layout,
+                (left, right, py),
+                &r.label,
+                r.highlight || r.marker == Marker::Diamond,
+                &r.value,
+                13,
+            )?;
         }
         Ok(())
     })?;
-    Ok(canvas.finish())
+    Ok(canvas.finish(layout))
 }
 
 /// Segments as the pages list them: core segments first, then the others, each group
@@ -456,6 +628,7 @@ pub fn segment_forest(
     segments: &[SegmentReport],
     overall: Option<(f64, Range)>,
     target: f64,
+    layout: Layout,
 ) -> Result<String, ChartError> {
     let mut rows = Vec::with_capacity(segments.len() + 1);
     if let Some((rate, ci)) = overall {
@@ -471,7 +644,10 @@ pub fn segment_forest(
     for s in segment_order(segments) {
         let name = clip(&s.segment, 22);
         rows.push(IntervalRow {
-            label: if s.breakout {
+            // Narrow: the star alone says breakout (the legend explains it).
+            label: if s.breakout && layout == Layout::Narrow {
+                format!("★ {name}")
+            } else if s.breakout {
                 format!("★ {name} · breakout")
             } else if s.core {
                 format!("{name} · core")
@@ -500,6 +676,7 @@ pub fn segment_forest(
         &rows,
         target,
         "Pre-order rate (share of exposed customers who pre-ordered)",
+        layout,
     )
 }
 
@@ -508,6 +685,7 @@ pub fn variant_rates(
     variants: &[VariantReport],
     target: f64,
     currency: &str,
+    layout: Layout,
 ) -> Result<String, ChartError> {
     let rows: Vec<IntervalRow> = variants
         .iter()
@@ -535,6 +713,7 @@ pub fn variant_rates(
         &rows,
         target,
         "Pre-order rate by variant",
+        layout,
     )
 }
 
@@ -554,6 +733,7 @@ pub fn sentiment_bars(
     total: &Enthusiasm,
     segments: &[SegmentReport],
     love_target: Option<f64>,
+    layout: Layout,
 ) -> Result<String, ChartError> {
     let mut rows: Vec<(String, [u64; 4])> = vec![(
         "All responders".into(),
@@ -566,11 +746,15 @@ pub fn sentiment_bars(
             .map(|s| (clip(&s.segment, 24), [s.love, s.like, s.neutral, s.dislike])),
     );
     let n = rows.len();
-    let top = 34;
+    let top = layout.top();
     let x_label_area = 56;
+    let (left, right) = layout.sides(110);
     let plot = Plot {
-        size: (WIDTH, top + ROW * n as u32 + x_label_area + 8),
-        margin: (top, 110, 8, LABEL_WIDTH),
+        size: (
+            layout.width(),
+            top + layout.row(ROW) * n as u32 + x_label_area + 8,
+        ),
+        margin: (top, right, 8, left),
         x_label_area,
         y_label_area: 0,
         x: 0.0..1.0,
@@ -583,7 +767,7 @@ pub fn sentiment_bars(
     );
     let mut canvas = Canvas::new("chart-sentiment", aria, plot);
     canvas.layer("axes", |chart, _| {
-        percent_axis(chart, "Share of responders", 6)
+        percent_axis(chart, layout, "Share of responders", 6)
     })?;
     // Cumulative shares per row: [start of love, like, neutral, dislike, end].
     let bounds: Vec<[f64; 5]> = rows
@@ -612,17 +796,22 @@ pub fn sentiment_bars(
                 if x1 <= x0 {
                     continue;
                 }
+                let half = layout.bar(0.36);
                 chart.draw_series(std::iter::once(Rectangle::new(
-                    [(x0, y - 0.36), (x1, y + 0.36)],
+                    [(x0, y - half), (x1, y + half)],
                     color.filled(),
                 )))?;
-                if x1 - x0 >= 0.06 {
+                let wide_enough = match layout {
+                    Layout::Wide => 0.06,
+                    Layout::Narrow => 0.12,
+                };
+                if x1 - x0 >= wide_enough {
                     let (px, py) = chart.backend_coord(&((x0 + x1) / 2.0, y));
                     let ink = if k == 0 { RGBColor(255, 255, 255) } else { INK };
                     area.draw(&Text::new(
                         percent(x1 - x0),
                         (px, py),
-                        bold(15, ink, HPos::Center, VPos::Center),
+                        bold(layout.font(15), ink, HPos::Center, VPos::Center),
                     ))?;
                 }
             }
@@ -640,6 +829,7 @@ pub fn sentiment_bars(
                 &format!("Love target {}", percent(t)),
                 HPos::Center,
                 None,
+                layout.font(15),
             )
         })?;
     }
@@ -647,27 +837,30 @@ pub fn sentiment_bars(
         for (i, (label, c)) in rows.iter().enumerate() {
             let (left, py) = chart.backend_coord(&(0.0, y_of(i)));
             let (right, _) = chart.backend_coord(&(1.0, y_of(i)));
-            let style = if i == 0 {
-                bold(17, INK, HPos::Right, VPos::Center)
-            } else {
-                text(17, INK, HPos::Right, VPos::Center)
-            };
-            area.draw(&Text::new(label.clone(), (left - 12, py), style))?;
-            area.draw(&Text::new(
-                format!("n = {}", count(c.iter().sum())),
-                (right + 12, py),
-                text(16, MUTED, HPos::Left, VPos::Center),
-            ))?;
+            row_text(
+                area,
+                layout,
+                (left, right, py),
+                label,
+                i == 0,
+                &format!("n = {}", count(c.iter().sum())),
+                16,
+            )?;
         }
         Ok(())
     })?;
-    Ok(canvas.finish())
+    Ok(canvas.finish(layout))
 }
 
 /// Say versus do: pre-order rate among responders by what they said, against the
 /// overall pre-order rate of everyone exposed and the target. Layer `mark-bar` holds one
 /// bar per sentiment with responders.
-pub fn say_do(by: &BySentiment, overall: Option<f64>, target: f64) -> Result<String, ChartError> {
+pub fn say_do(
+    by: &BySentiment,
+    overall: Option<f64>,
+    target: f64,
+    layout: Layout,
+) -> Result<String, ChartError> {
     let rows = [
         ("Said love", by.love),
         ("Said like", by.like),
@@ -680,11 +873,15 @@ pub fn say_do(by: &BySentiment, overall: Option<f64>, target: f64) -> Result<Str
         .filter_map(|(_, c)| c.rate)
         .chain(overall)
         .fold(target, f64::max);
-    let top = 34;
+    let top = layout.top();
     let x_label_area = 56;
+    let (left, right) = layout.sides(VALUE_WIDTH);
     let plot = Plot {
-        size: (WIDTH, top + 38 * n as u32 + x_label_area + 8),
-        margin: (top, VALUE_WIDTH, 8, LABEL_WIDTH),
+        size: (
+            layout.width(),
+            top + layout.row(38) * n as u32 + x_label_area + 8,
+        ),
+        margin: (top, right, 8, left),
         x_label_area,
         y_label_area: 0,
         x: 0.0..rate_axis_max(max),
@@ -697,13 +894,15 @@ pub fn say_do(by: &BySentiment, overall: Option<f64>, target: f64) -> Result<Str
     );
     let mut canvas = Canvas::new("chart-say-do", aria, plot);
     canvas.layer("axes", |chart, _| {
-        percent_axis(chart, "Pre-order rate among responders", 8)
+        percent_axis(chart, layout, "Pre-order rate among responders", 8)
     })?;
     canvas.layer("mark-bar", |chart, _| {
         chart.draw_series(rows.iter().enumerate().filter_map(|(i, (_, c))| {
             let y = y_of(i);
-            c.rate
-                .map(|r| Rectangle::new([(0.0, y - 0.34), (r, y + 0.34)], SENTIMENTS[i].2.filled()))
+            c.rate.map(|r| {
+                let half = layout.bar(0.34);
+                Rectangle::new([(0.0, y - half), (r, y + half)], SENTIMENTS[i].2.filled())
+            })
         }))?;
         Ok(())
     })?;
@@ -718,6 +917,7 @@ pub fn say_do(by: &BySentiment, overall: Option<f64>, target: f64) -> Result<Str
             &format!("Target {}", percent(target)),
             target_anchor,
             None,
+            layout.font(15),
         )
     })?;
     if let Some(all) = overall {
@@ -730,7 +930,13 @@ pub fn say_do(by: &BySentiment, overall: Option<f64>, target: f64) -> Result<Str
                 (2, 4),
                 &format!("All exposed {}", percent(all)),
                 overall_anchor,
-                None,
+                // Narrow: a line of its own above the target's label, as the two lines
+                // are often close together.
+                match layout {
+                    Layout::Wide => None,
+                    Layout::Narrow => Some(chart.backend_coord(&(all, chart.y_range().end)).1 - 22),
+                },
+                layout.font(15),
             )
         })?;
     }
@@ -738,24 +944,15 @@ pub fn say_do(by: &BySentiment, overall: Option<f64>, target: f64) -> Result<Str
         for (i, (label, c)) in rows.iter().enumerate() {
             let (left, py) = chart.backend_coord(&(0.0, y_of(i)));
             let (right, _) = chart.backend_coord(&(chart.x_range().end, y_of(i)));
-            area.draw(&Text::new(
-                (*label).to_owned(),
-                (left - 12, py),
-                text(17, INK, HPos::Right, VPos::Center),
-            ))?;
             let value = match c.rate {
                 Some(r) => format!("{} of {}", percent(r), count(c.responders)),
                 None => "no responders".into(),
             };
-            area.draw(&Text::new(
-                value,
-                (right + 12, py),
-                text(16, MUTED, HPos::Left, VPos::Center),
-            ))?;
+            row_text(area, layout, (left, right, py), label, false, &value, 16)?;
         }
         Ok(())
     })?;
-    Ok(canvas.finish())
+    Ok(canvas.finish(layout))
 }
 
 /// Cumulative pre-order rate by day with its anytime-valid band and the target. The
@@ -766,6 +963,7 @@ pub fn timeline(
     points: &[TimelinePoint],
     target: f64,
     min_exposures: u64,
+    layout: Layout,
 ) -> Result<String, ChartError> {
     let n = points.len().max(1);
     let settled: Vec<&TimelinePoint> = points
@@ -784,10 +982,19 @@ pub fn timeline(
         .fold(target, f64::max);
     let y_max = rate_axis_max(max * 1.1);
     let plot = Plot {
-        size: (WIDTH, 380),
-        margin: (34, 40, 8, 8),
+        size: match layout {
+            Layout::Wide => (WIDTH, 380),
+            Layout::Narrow => (NARROW_WIDTH, 320),
+        },
+        margin: match layout {
+            Layout::Wide => (34, 40, 8, 8),
+            Layout::Narrow => (34, 16, 8, 4),
+        },
         x_label_area: 56,
-        y_label_area: 86,
+        y_label_area: match layout {
+            Layout::Wide => 86,
+            Layout::Narrow => 76,
+        },
         x: -0.5..(n as f64 - 0.5),
         y: 0.0..y_max,
     };
@@ -811,14 +1018,14 @@ pub fn timeline(
         };
         chart
             .configure_mesh()
-            .x_labels(n.min(8))
-            .y_labels(7)
+            .x_labels(layout.ticks(n.min(8)))
+            .y_labels(layout.ticks(7) + 1)
             .x_label_formatter(&day_label)
             .y_label_formatter(&|v| tick_percent(*v))
-            .x_desc("Day (cumulative since launch)")
+            .x_desc(layout.desc("Day (cumulative since launch)"))
             .y_desc("Pre-order rate")
-            .label_style(text(15, MUTED, HPos::Center, VPos::Top))
-            .axis_desc_style(text(16, INK, HPos::Center, VPos::Top))
+            .label_style(text(layout.font(15), MUTED, HPos::Center, VPos::Top))
+            .axis_desc_style(text(layout.font(16), INK, HPos::Center, VPos::Top))
             .bold_line_style(GRID.stroke_width(1))
             .light_line_style(TRANSPARENT)
             .axis_style(MUTED.stroke_width(1))
@@ -858,7 +1065,7 @@ pub fn timeline(
         area.draw(&Text::new(
             format!("Target {}", percent(target)),
             (px - 4, py - 4),
-            bold(15, BLACK, HPos::Right, VPos::Bottom),
+            bold(layout.font(15), BLACK, HPos::Right, VPos::Bottom),
         ))?;
         Ok(())
     })?;
@@ -883,7 +1090,7 @@ pub fn timeline(
         )?;
         Ok(())
     })?;
-    Ok(canvas.finish())
+    Ok(canvas.finish(layout))
 }
 
 /// The portfolio's small chart: one rate, its interval and the target on a scale
@@ -964,7 +1171,7 @@ pub fn rate_strip(
         }
         Ok(())
     })?;
-    Ok(canvas.finish())
+    Ok(canvas.finish(Layout::Wide))
 }
 
 #[cfg(test)]
@@ -1038,26 +1245,41 @@ mod tests {
                 high: 0.09,
             },
         ));
-        let svg = segment_forest(&segments, overall, 0.05).expect("chart");
-        assert_well_formed(&svg);
-        assert_eq!(marks(&svg, "mark-interval"), 3, "no mark without data");
-        assert_eq!(marks(&svg, "mark-point"), 3);
-        assert_eq!(marks(&svg, "band-highlight"), 1, "one breakout row");
-        assert_eq!(marks(&svg, "mark-overall"), 2, "line and diamond");
-        assert!(svg.contains("★ freelancers · breakout"));
-        assert!(svg.contains("smb · core"));
-        assert!(svg.contains("no exposures yet"));
-        assert!(svg.contains("Target 5%"));
-        assert!(svg.contains("\n0%\n"), "axis in %");
+        for layout in Layout::ALL {
+            let svg = segment_forest(&segments, overall, 0.05, layout).expect("chart");
+            assert_well_formed(&svg);
+            assert_eq!(marks(&svg, "mark-interval"), 3, "no mark without data");
+            assert_eq!(marks(&svg, "mark-point"), 3);
+            assert_eq!(marks(&svg, "band-highlight"), 1, "one breakout row");
+            assert_eq!(marks(&svg, "mark-overall"), 2, "line and diamond");
+            let breakout = if layout == Layout::Wide {
+                "★ freelancers · breakout"
+            } else {
+                "★ freelancers\n"
+            };
+            assert!(svg.contains(breakout), "{svg}");
+            assert!(svg.contains("smb · core"));
+            assert!(svg.contains("no exposures yet"));
+            assert!(svg.contains("Target 5%"));
+            assert!(svg.contains("\n0%\n"), "axis in %");
+            let width = if layout == Layout::Wide { "860" } else { "360" };
+            assert!(svg.contains(&format!("viewBox=\"0 0 {width} ")), "{svg}");
+            assert_eq!(
+                svg.contains("class=\"chart chart-forest narrow\""),
+                layout == Layout::Narrow
+            );
+        }
     }
 
     #[test]
     fn svg_text_is_escaped() {
         let nasty = "<script>alert(\"x\")</script>";
         let segments = vec![segment(nasty, false, 1, 10, false)];
-        let svg = segment_forest(&segments, None, 0.05).expect("chart");
-        assert_well_formed(&svg);
-        assert!(svg.contains("&lt;script&gt;"), "{svg}");
+        for layout in Layout::ALL {
+            let svg = segment_forest(&segments, None, 0.05, layout).expect("chart");
+            assert_well_formed(&svg);
+            assert!(svg.contains("&lt;script&gt;"), "{svg}");
+        }
         let variants = vec![VariantReport {
             variant: nasty.into(),
             weight: 1.0,
@@ -1072,9 +1294,11 @@ mod tests {
             },
             vs_first: None,
         }];
-        let svg = variant_rates(&variants, 0.05, "<b>").expect("chart");
-        assert_well_formed(&svg);
-        assert!(!svg.contains("<b>"));
+        for layout in Layout::ALL {
+            let svg = variant_rates(&variants, 0.05, "<b>", layout).expect("chart");
+            assert_well_formed(&svg);
+            assert!(!svg.contains("<b>"));
+        }
     }
 
     #[test]
@@ -1102,14 +1326,16 @@ mod tests {
             p_value: None,
             love_share_weighted: None,
         };
-        let svg = sentiment_bars(&total, &segments, Some(0.25)).expect("chart");
-        assert_well_formed(&svg);
-        // All responders and smb; the segment without responses is left out.
-        for layer in ["mark-love", "mark-like", "mark-neutral", "mark-dislike"] {
-            assert_eq!(marks(&svg, layer), 2, "{layer}");
+        for layout in Layout::ALL {
+            let svg = sentiment_bars(&total, &segments, Some(0.25), layout).expect("chart");
+            assert_well_formed(&svg);
+            // All responders and smb; the segment without responses is left out.
+            for layer in ["mark-love", "mark-like", "mark-neutral", "mark-dislike"] {
+                assert_eq!(marks(&svg, layer), 2, "{layer}");
+            }
+            assert!(svg.contains("Love target 25%"));
+            assert!(svg.contains("40%"));
         }
-        assert!(svg.contains("Love target 25%"));
-        assert!(svg.contains("40%"));
     }
 
     #[test]
@@ -1125,16 +1351,18 @@ mod tests {
             neutral: c(40, 0),
             dislike: c(0, 0),
         };
-        let svg = say_do(&by, Some(0.04), 0.05).expect("chart");
-        assert_well_formed(&svg);
-        assert_eq!(
-            marks(&svg, "mark-bar"),
-            3,
-            "one per sentiment with responders"
-        );
-        assert!(svg.contains("no responders"));
-        assert!(svg.contains("All exposed 4%"));
-        assert!(svg.contains("20% of 50"));
+        for layout in Layout::ALL {
+            let svg = say_do(&by, Some(0.04), 0.05, layout).expect("chart");
+            assert_well_formed(&svg);
+            assert_eq!(
+                marks(&svg, "mark-bar"),
+                3,
+                "one per sentiment with responders"
+            );
+            assert!(svg.contains("no responders"));
+            assert!(svg.contains("All exposed 4%"));
+            assert!(svg.contains("20% of 50"));
+        }
     }
 
     #[test]
@@ -1152,17 +1380,19 @@ mod tests {
                 }),
             })
             .collect();
-        let svg = timeline(&points, 0.05, 100).expect("chart");
-        assert_well_formed(&svg);
-        assert_eq!(marks(&svg, "mark-band"), 1);
-        assert_eq!(marks(&svg, "mark-rate-line"), 1);
-        assert_eq!(marks(&svg, "mark-rate"), 10);
-        assert!(svg.contains("Mar 1"));
-        assert!(svg.contains("Pre-order rate"));
-        // A single day still draws.
-        let svg = timeline(&points[..1], 0.05, 100).expect("chart");
-        assert_eq!(marks(&svg, "mark-rate"), 1);
-        assert_eq!(marks(&svg, "mark-rate-line"), 0);
+        for layout in Layout::ALL {
+            let svg = timeline(&points, 0.05, 100, layout).expect("chart");
+            assert_well_formed(&svg);
+            assert_eq!(marks(&svg, "mark-band"), 1);
+            assert_eq!(marks(&svg, "mark-rate-line"), 1);
+            assert_eq!(marks(&svg, "mark-rate"), 10);
+            assert!(svg.contains("Mar 1"));
+            assert!(svg.contains("Pre-order rate"));
+            // A single day still draws.
+            let svg = timeline(&points[..1], 0.05, 100, layout).expect("chart");
+            assert_eq!(marks(&svg, "mark-rate"), 1);
+            assert_eq!(marks(&svg, "mark-rate-line"), 0);
+        }
     }
 
     #[test]
@@ -1206,5 +1436,50 @@ mod tests {
         assert_eq!(tick_percent(0.025), "2.5%");
         assert_eq!(tick_percent(0.1), "10%");
         assert_eq!(clip("abcdef", 4), "abc…");
+    }
+
+    /// The `x` and anchor of every `<text>` whose content is `label`.
+    fn label_positions(svg: &str, label: &str) -> Vec<(f64, String)> {
+        svg.split("<text")
+            .skip(1)
+            .filter(|t| {
+                t.split('>')
+                    .nth(1)
+                    .is_some_and(|c| c.trim().starts_with(label))
+            })
+            .map(|t| {
+                let attr = |name: &str| {
+                    t.split(&format!(" {name}=\""))
+                        .nth(1)
+                        .and_then(|r| r.split('"').next())
+                        .unwrap_or_default()
+                        .to_owned()
+                };
+                (attr("x").parse().unwrap_or(f64::NAN), attr("text-anchor"))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn reference_labels_stay_inside_the_canvas() {
+        // A target near the right end: its centred label would run past the edge.
+        let segments = vec![segment("smb", true, 5, 100, false)];
+        for layout in Layout::ALL {
+            let svg = segment_forest(&segments, None, 0.97, layout).expect("chart");
+            let width = f64::from(layout.width());
+            let found = label_positions(&svg, "Target 97%");
+            assert_eq!(found.len(), 1, "{svg}");
+            let (x, anchor) = &found[0];
+            let half = f64::from(text_width("Target 97%", layout.font(15))) / 2.0;
+            let (start, end) = match anchor.as_str() {
+                "end" => (x - 2.0 * half, *x),
+                "start" => (*x, x + 2.0 * half),
+                _ => (x - half, x + half),
+            };
+            assert!(
+                start >= 0.0 && end <= width,
+                "{layout:?}: {start}..{end} of {width}"
+            );
+        }
     }
 }

@@ -25,7 +25,7 @@ pub enum PageError {
     /// 403: a form was posted from another site (cross-site request forgery).
     #[error("cross-site form post refused")]
     CrossSite,
-    /// 403: an admin page, signed in without an admin key.
+    /// 403: a page for admins, opened by someone else.
     #[error("admins only")]
     AdminOnly,
     /// 503: the database is not reachable.
@@ -87,7 +87,7 @@ impl PageError {
             PageError::AdminOnly => (
                 "This page is for admins".into(),
                 html! {
-                    p.lede { "Sign in with an admin key to see it." }
+                    p.lede { "Only an admin can read this page. Sign in with an admin account, or ask an admin." }
                     (back)
                 },
             ),

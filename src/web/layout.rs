@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 use sha2::{Digest, Sha256};
 
-use super::charts::ChartError;
+use super::charts::{ChartError, Layout};
 use crate::analysis::VerdictStatus;
 use crate::domain::{Decision, Kind, Mode, Status};
 
@@ -161,6 +161,22 @@ pub fn chart(svg: Result<String, ChartError>) -> Markup {
             tracing::warn!(%error, "chart not drawn");
             html! { p.chart-missing { "This chart could not be drawn; the table has its numbers." } }
         }
+    }
+}
+
+/// A chart drawn in both layouts ([`Layout`]): the wide one beside the rows on a
+/// laptop, the narrow one (labels above the rows, type drawn near its size) in a box
+/// narrower than 600 CSS pixels; the stylesheet shows one (a container query on the
+/// frame), so chart text stays readable on a phone.
+pub fn responsive_chart(draw: impl Fn(Layout) -> Result<String, ChartError>) -> Markup {
+    match (draw(Layout::Wide), draw(Layout::Narrow)) {
+        (Ok(wide), Ok(narrow)) => html! {
+            div.chart-frame.responsive {
+                div.chart-wide { (PreEscaped(wide)) }
+                div.chart-narrow { (PreEscaped(narrow)) }
+            }
+        },
+        (Err(error), _) | (_, Err(error)) => chart(Err(error)),
     }
 }
 

@@ -8,6 +8,7 @@
 //! see [`charts`]); a Content-Security-Policy holds them to that. Handlers only parse,
 //! load through [`crate::api::reports`] and render.
 
+mod audit;
 pub mod charts;
 mod error;
 mod inbox;
@@ -35,6 +36,7 @@ pub fn declare_pages(r: &mut impl Register) {
     r.add(Method::GET, "/inbox", AdminPage, inbox_page);
     r.add(Method::POST, "/inbox/{id}/replay", AdminPage, inbox_replay);
     r.add(Method::GET, "/initiatives/{key}", Page, readout_page);
+    r.add(Method::GET, "/audit", AdminPage, audit_page);
     r.add(Method::GET, layout::STYLESHEET_PATH, OpenPage, stylesheet);
     r.add(Method::GET, "/sign-in", OpenPage, session::sign_in_form);
     r.add(Method::POST, "/sign-in", OpenPage, session::sign_in);
@@ -153,6 +155,32 @@ async fn inbox_replay(
             format!("/inbox?status=all&replayed={}#entry-{}", entry.id, entry.id),
         ))
         .finish())
+}
+
+/// `GET /audit?before=<cursor>&target_type=…&target_id=…`: the audit log (admins).
+async fn audit_page(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+) -> Result<HttpResponse, PageError> {
+    let query = web::Query::<crate::api::audit::AuditQuery>::from_query(req.query_string())
+        .map_err(|e| PageError::BadFilter {
+            field: "query".into(),
+            value: req.query_string().to_owned(),
+            reason: e
+                .to_string()
+                .replace("Query deserialize error: ", "is malformed: "),
+        })?;
+    let (filter, limit) = query.into_inner().parse().map_err(|e| match e {
+        crate::api::error::ApiError::BadRequest { detail, .. } => PageError::BadFilter {
+            field: "audit".into(),
+            value: String::new(),
+            reason: detail,
+        },
+        other => other.into(),
+    })?;
+    let log = crate::api::audit::load_audit(&state, filter, limit).await?;
+    let older = log.next_cursor.clone();
+    Ok(layout::html(StatusCode::OK, audit::page(&log, older)))
 }
 
 /// `GET /assets/app.css?v=<hash>`: cached for good when the version matches.

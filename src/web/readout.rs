@@ -6,7 +6,7 @@ use maud::{Markup, html};
 use super::charts;
 use super::layout::{
     self, against_evidence_badge, chart, date, date_time, decision_label, empty_state, kind_label,
-    mode_label, status_badge, verdict_badge,
+    mode_label, responsive_chart, status_badge, verdict_badge,
 };
 use crate::analysis::Report;
 use crate::analysis::figures::IntervalMethod;
@@ -296,7 +296,7 @@ fn segments(report: &Report) -> Markup {
                 " confidence (adjusted for the number of segments, so no breakout is claimed by chance)."
             }
             figure {
-                (chart(charts::segment_forest(&report.segments, overall, target)))
+                (responsive_chart(|l| charts::segment_forest(&report.segments, overall, target, l)))
                 figcaption {
                     ul.legend {
                         li.key-all { "All customers (" (interval_name) ", the one the verdict reads)" }
@@ -388,7 +388,7 @@ fn sentiment(report: &Report) -> Markup {
                     "What responders said about the offer. Love is the strong signal; like is often politeness."
                 }
                 figure {
-                    (chart(charts::sentiment_bars(e, &report.segments, love_target)))
+                    (responsive_chart(|l| charts::sentiment_bars(e, &report.segments, love_target, l)))
                     figcaption {
                         ul.legend {
                             li.key-love { "Love" }
@@ -481,7 +481,7 @@ fn say_do(report: &Report) -> Markup {
             }
             @if report.enthusiasm.responses > 0 {
                 figure {
-                    (chart(charts::say_do(by, report.demand.rate, i.criteria.target_preorder_rate)))
+                    (responsive_chart(|l| charts::say_do(by, report.demand.rate, i.criteria.target_preorder_rate, l)))
                     figcaption {
                         ul.legend {
                             li.key-reference { "Pre-order rate of all exposed customers" }
@@ -582,7 +582,7 @@ fn over_time(report: &Report) -> Markup {
                     }
                 }
                 figure {
-                    (chart(charts::timeline(&report.timeline, c.target_preorder_rate, c.min_exposures)))
+                    (responsive_chart(|l| charts::timeline(&report.timeline, c.target_preorder_rate, c.min_exposures, l)))
                     figcaption {
                         ul.legend {
                             li.key-line { "Cumulative pre-order rate" }
@@ -656,7 +656,7 @@ fn variants(report: &Report) -> Markup {
             }
             @if report.demand.exposures > 0 {
                 figure {
-                    (chart(charts::variant_rates(&report.variants, i.criteria.target_preorder_rate, &i.currency)))
+                    (responsive_chart(|l| charts::variant_rates(&report.variants, i.criteria.target_preorder_rate, &i.currency, l)))
                     figcaption {
                         ul.legend {
                             li.key-core { "Variant rate with its interval" }

@@ -123,7 +123,7 @@ pub async fn require_sign_in(
         None | Some(Rule::OpenPage) => {}
         Some(Rule::Page) if state.settings.dashboard.public => {}
         Some(rule @ (Rule::Page | Rule::AdminPage)) => match session_caller(&state, &req).await {
-            Ok(Some(caller)) if rule == Rule::Page || caller.role == Role::Admin => {}
+            Ok(Some(c)) if rule == Rule::Page || c.role == Role::Admin => {}
             Ok(Some(_)) => return refuse(req, PageError::AdminOnly),
             Ok(None) => {
                 let target = req

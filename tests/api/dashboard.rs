@@ -129,6 +129,7 @@ async fn a_sign_in_link_works_once(backend: Backend) {
         let now = chrono::Utc::now();
         let key = offerlab::store::keys::create(
             &mut conn,
+            &offerlab::domain::audit::Actor::system("test setup"),
             "demo",
             offerlab::domain::access::Role::Viewer,
             None,

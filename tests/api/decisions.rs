@@ -294,7 +294,7 @@ async fn the_log_is_append_only_and_unknown_initiatives_are_404(backend: Backend
     assert_eq!(log.body["decisions"][0]["note"], "n");
 }
 
-fn execute(db: &TestDb, statement: &str) -> Result<usize, diesel::result::Error> {
+pub(crate) fn execute(db: &TestDb, statement: &str) -> Result<usize, diesel::result::Error> {
     let url = db.url();
     if !url.starts_with("postgres") {
         let mut c = diesel::SqliteConnection::establish(url.trim_start_matches("sqlite://"))

@@ -168,6 +168,7 @@ pub fn create_key(store: &Store, role: Role, team: Option<&str>) -> String {
     let mut conn = store.conn().expect("connection");
     offerlab::store::keys::create(
         &mut conn,
+        &offerlab::domain::audit::Actor::system("test setup"),
         "test key",
         role,
         team.map(|t| offerlab::domain::TeamKey::parse(t).expect("team")),

@@ -507,6 +507,19 @@ async fn typeform_answers_become_responses_through_the_mapping(backend: Backend)
         )
         .await;
     assert_eq!(r.status, 200, "{}", r.text);
+    let audit = app
+        .get("/api/v1/audit?target_type=initiative&target_id=pilot")
+        .await;
+    assert!(
+        audit.body["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["action"] == "initiative.survey_mapping"
+                && e["after"]["sentiment_ref"] == "feeling"),
+        "the mapping change is audited: {}",
+        audit.text
+    );
     let r = app.get("/api/v1/initiatives/pilot/survey-mapping").await;
     assert_eq!(r.body["choices"]["Meh"], "neutral", "{}", r.text);
 

@@ -6,6 +6,7 @@ mod model;
 mod stream;
 
 mod access;
+mod audit;
 mod dashboard;
 mod decisions;
 mod events;

@@ -443,7 +443,11 @@ const contained = (el, what) => {
         }
     }
 };
+// Chart text must be readable where it is drawn: a chart shows the layout that fits
+// its box (the other is display: none), so its text never shrinks below this.
+const MIN_TEXT_HEIGHT = 10;
 document.querySelectorAll('svg').forEach((svg, i) => {
+    if (svg.getClientRects().length === 0) return; // the layout not shown
     const what = `svg ${i} ${svg.getAttribute('class') || ''}`;
     contained(svg, what);
     const box = svg.getBoundingClientRect();
@@ -452,7 +456,15 @@ document.querySelectorAll('svg').forEach((svg, i) => {
         if (r.width > 0 && !inside(r, box)) {
             out.push(`${what}: label "${t.textContent.trim()}" cut at ${JSON.stringify([r.left, r.right, r.top, r.bottom])}, chart ${JSON.stringify([box.left, box.right, box.top, box.bottom])}`);
         }
+        if (r.width > 0 && r.height < MIN_TEXT_HEIGHT) {
+            out.push(`${what}: label "${t.textContent.trim()}" drawn ${r.height.toFixed(1)} px high (< ${MIN_TEXT_HEIGHT})`);
+        }
     });
+});
+// Every chart frame shows exactly one of its layouts.
+document.querySelectorAll('.chart-frame.responsive').forEach((f, i) => {
+    const shown = Array.from(f.querySelectorAll('svg.chart')).filter(s => s.getClientRects().length > 0).length;
+    if (shown !== 1) out.push(`chart frame ${i}: ${shown} layouts shown`);
 });
 document.querySelectorAll('.badge').forEach(b => {
     if (b.scrollWidth > b.clientWidth) {
@@ -492,6 +504,9 @@ async fn check_fit(c: &Client, server: &Server) {
     for key in keys(&server.portfolio().await) {
         pages.push((format!("/initiatives/{key}"), format!("readout-{key}")));
     }
+    // The audit page is for admins: sign in with the admin key.
+    sign_in(c, server).await;
+    pages.push(("/audit".to_owned(), "audit".to_owned()));
     let mut problems = Vec::new();
     for (width, height, mobile) in WIDTHS {
         cdp(
@@ -522,6 +537,31 @@ async fn check_fit(c: &Client, server: &Server) {
     }
     cdp(c, "Emulation.clearDeviceMetricsOverride", json!({})).await;
     assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// Signs the browser in with the server's admin key, through the form.
+async fn sign_in(c: &Client, server: &Server) {
+    c.goto(&server.url("/sign-in?next=/audit"))
+        .await
+        .expect("sign-in page");
+    c.find(Locator::Css("#key"))
+        .await
+        .expect("key field")
+        .send_keys(&server.key)
+        .await
+        .expect("type the key");
+    c.find(Locator::Css("form[action='/sign-in'] button"))
+        .await
+        .expect("sign-in button")
+        .click()
+        .await
+        .expect("sign in");
+    // Signed in, the form sends the browser on to the audit log.
+    c.wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::Css("#audit-table"))
+        .await
+        .expect("the admin reads the audit log");
 }
 
 async fn portfolio(c: &Client, server: &Server) {
@@ -653,63 +693,81 @@ async fn readout(c: &Client, server: &Server, key: &str) {
         )
     );
 
-    // The charts, mark by mark.
-    let segments = report["segments"].as_array().expect("segments");
-    let with_interval = |rows: &[Value]| {
-        rows.iter()
-            .filter(|s| !s["rate"].is_null() && !s["ci"].is_null())
-            .count()
-    };
-    assert_eq!(
-        count(c, "svg.chart-forest g.mark-interval > *").await,
-        with_interval(segments),
-        "{key}: one interval per segment"
-    );
-    assert_eq!(
-        count(c, "svg.chart-forest g.mark-point > *").await,
-        with_interval(segments),
-        "{key}: one point per segment"
-    );
-    assert_eq!(
-        count(c, "svg.chart-forest g.band-highlight > *").await,
-        segments.iter().filter(|s| s["breakout"] == true).count(),
-        "{key}: breakouts highlighted"
-    );
-    if report["enthusiasm"]["responses"].as_u64() > Some(0) {
-        let loving = usize::from(report["enthusiasm"]["love"].as_u64() > Some(0))
-            + segments
-                .iter()
-                .filter(|s| s["love"].as_u64() > Some(0))
-                .count();
+    // The charts, mark by mark, in both layouts (wide and narrow).
+    for layout in [":not(.narrow)", ".narrow"] {
+        let segments = report["segments"].as_array().expect("segments");
+        let with_interval = |rows: &[Value]| {
+            rows.iter()
+                .filter(|s| !s["rate"].is_null() && !s["ci"].is_null())
+                .count()
+        };
         assert_eq!(
-            count(c, "svg.chart-sentiment g.mark-love > rect").await,
-            loving,
-            "{key}: a love bar per row with lovers"
+            count(c, &format!("svg.chart-forest{layout} g.mark-interval > *")).await,
+            with_interval(segments),
+            "{key} {layout}: one interval per segment"
         );
-        assert_eq!(count(c, "svg.chart-say-do").await, 1);
-    }
-    let days = report["timeline"].as_array().expect("timeline");
-    assert_eq!(
-        count(c, "svg.chart-timeline g.mark-rate > circle").await,
-        days.iter().filter(|d| !d["rate"].is_null()).count(),
-        "{key}: a dot per day"
-    );
-    assert_eq!(
-        count(c, "svg.chart-timeline g.mark-band > polygon").await,
-        1
-    );
-    let variants = report["variants"].as_array().expect("variants");
-    if !variants.is_empty() {
         assert_eq!(
-            count(c, "svg.chart-variants g.mark-interval > *").await,
-            with_interval(variants),
-            "{key}: one interval per variant"
+            count(c, &format!("svg.chart-forest{layout} g.mark-point > *")).await,
+            with_interval(segments),
+            "{key} {layout}: one point per segment"
         );
+        assert_eq!(
+            count(c, &format!("svg.chart-forest{layout} g.band-highlight > *")).await,
+            segments.iter().filter(|s| s["breakout"] == true).count(),
+            "{key} {layout}: breakouts highlighted"
+        );
+        if report["enthusiasm"]["responses"].as_u64() > Some(0) {
+            let loving = usize::from(report["enthusiasm"]["love"].as_u64() > Some(0))
+                + segments
+                    .iter()
+                    .filter(|s| s["love"].as_u64() > Some(0))
+                    .count();
+            assert_eq!(
+                count(
+                    c,
+                    &format!("svg.chart-sentiment{layout} g.mark-love > rect")
+                )
+                .await,
+                loving,
+                "{key} {layout}: a love bar per row with lovers"
+            );
+            assert_eq!(count(c, &format!("svg.chart-say-do{layout}")).await, 1);
+        }
+        let days = report["timeline"].as_array().expect("timeline");
+        assert_eq!(
+            count(
+                c,
+                &format!("svg.chart-timeline{layout} g.mark-rate > circle")
+            )
+            .await,
+            days.iter().filter(|d| !d["rate"].is_null()).count(),
+            "{key} {layout}: a dot per day"
+        );
+        assert_eq!(
+            count(
+                c,
+                &format!("svg.chart-timeline{layout} g.mark-band > polygon")
+            )
+            .await,
+            1
+        );
+        let variants = report["variants"].as_array().expect("variants");
+        if !variants.is_empty() {
+            assert_eq!(
+                count(
+                    c,
+                    &format!("svg.chart-variants{layout} g.mark-interval > *")
+                )
+                .await,
+                with_interval(variants),
+                "{key} {layout}: one interval per variant"
+            );
+        }
     }
     // Every chart scales with its box and has its numbers in a table beside it.
     let charts = js(
         c,
-        "return Array.from(document.querySelectorAll('svg.chart')).map(s => ({\
+        "return Array.from(document.querySelectorAll('svg.chart')).filter(s => s.getClientRects().length > 0).map(s => ({\
             viewBox: s.getAttribute('viewBox'),\
             width: s.getBoundingClientRect().width,\
             label: s.getAttribute('aria-label'),\

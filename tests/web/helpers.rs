@@ -45,6 +45,7 @@ impl Server {
                     }
                     let key = offerlab::store::keys::create(
                         &mut conn,
+                        &offerlab::domain::audit::Actor::system("test setup"),
                         "web tests",
                         offerlab::domain::access::Role::Admin,
                         None,
