@@ -72,6 +72,7 @@ impl Application {
             ),
             queue,
             settings: Arc::new(settings),
+            intake: Default::default(),
         });
         let mut server = HttpServer::new(move || {
             App::new()

@@ -3,6 +3,8 @@
 //! Layers (each uses only those listed after it):
 //! - `api`: thin actix handlers, the single authorization point, errors as problem+json;
 //! - `web`: leadership pages;
+//! - `intake`: provider webhooks (Stripe, Typeform, signed forms) verified and turned into
+//!   events, or kept in the inbox;
 //! - `store`: diesel over SQLite or PostgreSQL, the only code that knows SQL;
 //! - `analysis`: reports and verdicts from aggregates;
 //! - `domain`: validated types and lifecycle rules (pure);
@@ -13,6 +15,7 @@ pub mod api;
 pub mod app;
 pub mod demo;
 pub mod domain;
+pub mod intake;
 pub mod settings;
 pub mod stats;
 pub mod store;

@@ -72,6 +72,13 @@ enum Command {
         #[command(subcommand)]
         action: KeysAction,
     },
+    /// What provider webhooks sent that could not be placed: list and replay.
+    Inbox {
+        #[command(flatten)]
+        db: DatabaseArg,
+        #[command(subcommand)]
+        action: InboxAction,
+    },
     /// Print the audit log, newest first: every change an admin or writer made.
     Audit {
         #[command(flatten)]
@@ -143,6 +150,25 @@ enum UsersAction {
     List,
     /// Disable a user by id: they cannot sign in, and their sessions end at once.
     Disable { id: i64 },
+}
+
+#[derive(Subcommand)]
+enum InboxAction {
+    /// List entries, oldest first.
+    List {
+        /// stripe, typeform or form.
+        #[arg(long)]
+        provider: Option<String>,
+        /// pending or replayed (default: pending).
+        #[arg(long, default_value = "pending")]
+        status: String,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = ReportFormat::Table)]
+        format: ReportFormat,
+    },
+    /// Replay an entry: read and place its payload again (after the fix, e.g. once the
+    /// initiative is launched).
+    Replay { id: i64 },
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -258,6 +284,121 @@ fn demo_viewer(store: &Store) -> anyhow::Result<Option<(String, String)>> {
 fn load_demo(store: &Store, seed: u64) -> anyhow::Result<offerlab::demo::DemoSummary> {
     let mut conn = store.conn()?;
     Ok(offerlab::demo::load(&mut conn, seed, chrono::Utc::now())?)
+}
+
+fn inbox_list(
+    conn: &mut store::DbConn,
+    provider: Option<String>,
+    status: &str,
+    format: ReportFormat,
+) -> anyhow::Result<()> {
+    use store::inbox;
+    let provider = provider
+        .map(|p| offerlab::intake::Provider::parse(&p).map(|p| p.as_str().to_owned()))
+        .transpose()
+        .map_err(|e| anyhow::anyhow!("--provider {e}"))?;
+    let status = inbox::InboxStatus::parse(status).map_err(|e| anyhow::anyhow!("--status {e}"))?;
+    let mut filter = inbox::Filter {
+        provider,
+        status: Some(status),
+        after: 0,
+        limit: 500,
+    };
+    let mut entries = Vec::new();
+    loop {
+        let (page, more) = inbox::page(conn, &filter)?;
+        filter.after = page.last().map_or(filter.after, |e| e.id);
+        entries.extend(page);
+        if !more {
+            break;
+        }
+    }
+    match format {
+        ReportFormat::Json => {
+            let views: Vec<_> = entries
+                .into_iter()
+                .map(offerlab::api::hooks::InboxEntryView::from)
+                .collect();
+            println!("{}", serde_json::to_string_pretty(&views)?);
+        }
+        ReportFormat::Table => {
+            let mut table = comfy_table::Table::new();
+            table.set_header([
+                "id",
+                "provider",
+                "kind",
+                "initiative",
+                "status",
+                "attempts",
+                "reason",
+            ]);
+            for e in &entries {
+                table.add_row([
+                    e.id.to_string(),
+                    e.provider.clone(),
+                    e.kind.clone(),
+                    e.initiative.clone().unwrap_or_else(|| "-".into()),
+                    e.status.as_str().to_owned(),
+                    e.attempts.to_string(),
+                    e.reason.clone(),
+                ]);
+            }
+            println!("{table}");
+            println!(
+                "{} entr{}",
+                entries.len(),
+                if entries.len() == 1 { "y" } else { "ies" }
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Replays an inbox entry through the same ingest code the service uses (one
+/// transaction, all-or-nothing, idempotent on the derived event ids).
+fn inbox_replay(conn: &mut store::DbConn, id: i64) -> anyhow::Result<()> {
+    use offerlab::intake::{self, Prepared, Provider};
+    use store::inbox;
+    let entry = inbox::get(conn, id)?;
+    let provider = Provider::parse(&entry.provider).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let now = chrono::Utc::now();
+    let (_, prepared) = intake::prepare(conn, provider, entry.payload.as_bytes(), now)?;
+    let failed = |conn: &mut store::DbConn, reason: String| -> anyhow::Result<()> {
+        inbox::mark_failed(conn, id, &reason, now)?;
+        anyhow::bail!("inbox entry {id} still cannot be placed: {reason}")
+    };
+    match prepared {
+        Prepared::Ignored => {
+            inbox::mark_replayed(conn, id, r#"{"ignored":true}"#, now)?;
+            println!("inbox entry {id}: not an event type offerlab reads; marked replayed");
+        }
+        Prepared::Unplaceable { reason, .. } => failed(conn, reason)?,
+        Prepared::Ready(batch) => {
+            let initiative = batch.initiative.to_string();
+            let results =
+                store::ingest::Ingestor::default().apply(conn, std::slice::from_ref(&batch))?;
+            match results.into_iter().next() {
+                Some(Ok(outcome)) => {
+                    let result = serde_json::json!({
+                        "initiative": initiative,
+                        "accepted": outcome.accepted,
+                        "duplicates": outcome.duplicates,
+                    });
+                    inbox::mark_replayed(conn, id, &result.to_string(), now)?;
+                    println!(
+                        "inbox entry {id} replayed into {initiative}: {} event(s) stored, {} duplicate(s)",
+                        outcome.accepted, outcome.duplicates
+                    );
+                }
+                Some(Err(e)) => match intake::refusal_reason(&e) {
+                    Some(reason) => failed(conn, reason)?,
+                    None => return Err(e.into()),
+                },
+                None => anyhow::bail!("the ingest writer gave no answer"),
+            }
+        }
+    }
+    Ok(())
 }
 
 fn main() -> anyhow::Result<()> {
@@ -402,6 +543,19 @@ fn main() -> anyhow::Result<()> {
                     let k = store::keys::revoke(&mut conn, &cli_actor(), id, chrono::Utc::now())?;
                     println!("revoked key {} ({})", k.id, k.label);
                 }
+            }
+        }
+        Command::Inbox { db, action } => {
+            let settings = settings_with(&db)?;
+            let store = open_store(&settings)?;
+            let mut conn = store.conn()?;
+            match action {
+                InboxAction::List {
+                    provider,
+                    status,
+                    format,
+                } => inbox_list(&mut conn, provider, &status, format)?,
+                InboxAction::Replay { id } => inbox_replay(&mut conn, id)?,
             }
         }
         Command::Audit { db, limit, format } => {

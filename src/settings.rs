@@ -21,6 +21,73 @@ pub struct Settings {
     pub log: LogSettings,
     pub metrics: MetricsSettings,
     pub dashboard: DashboardSettings,
+    pub stripe: StripeSettings,
+    pub typeform: TypeformSettings,
+    pub forms: FormSettings,
+}
+
+/// A signing secret: never printed (`Debug` shows `***`).
+#[derive(Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(s: impl Into<String>) -> Self {
+        Self(s.into())
+    }
+
+    /// The secret's bytes, to key a MAC.
+    pub fn expose(&self) -> &[u8] {
+        self.0.as_bytes()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.trim().is_empty()
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.is_empty() { "\"\"" } else { "***" })
+    }
+}
+
+/// `POST /hooks/stripe`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StripeSettings {
+    /// The endpoint's signing secrets (`whsec_...`); several while one is rotated out.
+    /// None: the hook answers 404 `hook-not-configured` (Stripe retries, nothing is
+    /// accepted unsigned).
+    pub webhook_secrets: Vec<Secret>,
+    /// Oldest signature timestamp accepted, in seconds before now (replay window).
+    pub tolerance_seconds: u64,
+}
+
+impl StripeSettings {
+    /// The configured secrets, blanks left out.
+    pub fn secrets(&self) -> Vec<&Secret> {
+        self.webhook_secrets
+            .iter()
+            .filter(|s| !s.is_empty())
+            .collect()
+    }
+}
+
+/// `POST /hooks/typeform`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TypeformSettings {
+    /// The secret set on the Typeform webhook. Empty: the hook answers 404.
+    pub secret: Secret,
+}
+
+/// `POST /hooks/form`, the generic signed form webhook.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FormSettings {
+    /// The secret the sending tool signs with. Empty: the hook answers 404.
+    pub secret: Secret,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -105,6 +172,17 @@ pub enum SettingsError {
     Invalid(String),
 }
 
+/// `OFFERLAB__SECTION__KEY` variables. `OFFERLAB__STRIPE__WEBHOOK_SECRETS` is a
+/// comma-separated list (`whsec_a,whsec_b`); every other variable is one value.
+fn env_source() -> Environment {
+    Environment::with_prefix("OFFERLAB")
+        .prefix_separator("__")
+        .separator("__")
+        .try_parsing(true)
+        .list_separator(",")
+        .with_list_parse_key("stripe.webhook_secrets")
+}
+
 impl Settings {
     /// Loads the layered configuration for environment `OFFERLAB_ENV` (default `local`).
     pub fn load() -> Result<Self, SettingsError> {
@@ -118,12 +196,7 @@ impl Settings {
             .add_source(File::from_str(DEFAULTS, FileFormat::Toml))
             .add_source(File::from(dir.join("default.toml")).required(false))
             .add_source(File::from(dir.join(format!("{environment}.toml"))).required(false))
-            .add_source(
-                Environment::with_prefix("OFFERLAB")
-                    .prefix_separator("__")
-                    .separator("__")
-                    .try_parsing(true),
-            )
+            .add_source(env_source())
             .build()?
             .try_deserialize()?;
         settings.check()?;
@@ -154,6 +227,9 @@ impl Settings {
                 "dashboard.sign_in_failures_per_account, sign_in_failures_per_address and sign_in_window_minutes must be at least 1",
             );
         }
+        if self.stripe.tolerance_seconds == 0 {
+            return invalid("stripe.tolerance_seconds must be at least 1");
+        }
         if self.limits.max_body_bytes < 1024 {
             return invalid("limits.max_body_bytes must be at least 1024");
         }
@@ -168,5 +244,55 @@ impl Settings {
             busy_timeout: Duration::from_millis(self.database.busy_timeout_ms),
             acquire_timeout: Duration::from_millis(self.database.acquire_timeout_ms),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with_env(vars: &[(&str, &str)]) -> Result<Settings, SettingsError> {
+        let map = vars
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        Ok(Config::builder()
+            .add_source(File::from_str(DEFAULTS, FileFormat::Toml))
+            .add_source(env_source().source(Some(map)))
+            .build()?
+            .try_deserialize()?)
+    }
+
+    #[test]
+    fn stripe_secrets_from_the_environment_are_a_list() {
+        let s = with_env(&[
+            ("OFFERLAB__STRIPE__WEBHOOK_SECRETS", "whsec_a,whsec_b"),
+            ("OFFERLAB__DASHBOARD__COOKIE_SECRET", "one,value"),
+            ("OFFERLAB__TYPEFORM__SECRET", "tf,secret"),
+        ])
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            s.stripe.webhook_secrets,
+            vec![Secret::new("whsec_a"), Secret::new("whsec_b")]
+        );
+        assert_eq!(s.dashboard.cookie_secret, "one,value");
+        assert_eq!(s.typeform.secret, Secret::new("tf,secret"));
+        let one = with_env(&[("OFFERLAB__STRIPE__WEBHOOK_SECRETS", "whsec_only")])
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(one.stripe.webhook_secrets, vec![Secret::new("whsec_only")]);
+        let none = with_env(&[]).unwrap_or_else(|e| panic!("{e}"));
+        assert!(none.stripe.secrets().is_empty());
+        assert_eq!(none.stripe.tolerance_seconds, 300);
+    }
+
+    #[test]
+    fn secrets_never_print() {
+        let s = with_env(&[
+            ("OFFERLAB__STRIPE__WEBHOOK_SECRETS", "whsec_visible"),
+            ("OFFERLAB__FORMS__SECRET", "form_visible"),
+        ])
+        .unwrap_or_else(|e| panic!("{e}"));
+        let shown = format!("{s:?}");
+        assert!(!shown.contains("visible"), "{shown}");
     }
 }

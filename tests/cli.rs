@@ -704,6 +704,100 @@ fn decisions_prints_the_log_in_both_formats() {
 }
 
 #[test]
+fn inbox_entries_are_listed_and_replayed() {
+    use offerlab::store::{Store, inbox};
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("inbox.db");
+    let out = offerlab()
+        .args(["demo", "--database"])
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut settings =
+        offerlab::settings::Settings::load_from(std::path::Path::new("config"), "test").unwrap();
+    settings.database.url = format!("sqlite://{}", db.display());
+    let store = Store::open(settings.store_options().unwrap()).unwrap();
+    let mut conn = store.conn().unwrap();
+    let keep = |conn: &mut _, id: &str, initiative: &str| {
+        let payload = serde_json::json!({"id": id, "initiative": initiative, "customer": "cli-new",
+            "segment": "smb", "sentiment": "love", "occurred_at": "2026-11-20T10:00:00Z"});
+        inbox::keep(
+            conn,
+            inbox::NewEntry {
+                provider: "form".into(),
+                external_id: id.into(),
+                kind: "form".into(),
+                initiative: Some(initiative.into()),
+                reason: "kept by the test".into(),
+                payload: payload.to_string(),
+                received_at: chrono::Utc::now(),
+            },
+        )
+        .unwrap()
+        .id
+    };
+    let placeable = keep(&mut conn, "f1", "team-workspaces");
+    let ghost = keep(&mut conn, "f2", "ghost");
+    drop(conn);
+
+    let list = |extra: &[&str]| {
+        let out = offerlab()
+            .args(["inbox", "list", "--format", "json"])
+            .args(extra)
+            .arg("--database")
+            .arg(&db)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
+    };
+    assert_eq!(list(&[]).as_array().unwrap().len(), 2);
+    let replay = |id: i64| {
+        offerlab()
+            .args(["inbox", "replay", &id.to_string(), "--database"])
+            .arg(&db)
+            .output()
+            .unwrap()
+    };
+    let out = replay(placeable);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("replayed into team-workspaces: 2 event(s) stored"),
+        "{stdout}"
+    );
+    let out = replay(ghost);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("unknown initiative 'ghost'"), "{stderr}");
+    let pending = list(&[]);
+    assert_eq!(pending.as_array().unwrap().len(), 1, "{pending}");
+    assert_eq!(pending[0]["reason"], "unknown initiative 'ghost'");
+    assert_eq!(pending[0]["attempts"], 2);
+    let replayed = list(&["--status", "replayed"]);
+    assert_eq!(replayed[0]["result"]["accepted"], 2, "{replayed}");
+    let table = offerlab()
+        .args(["inbox", "list", "--database"])
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&table.stdout).contains("ghost"));
+}
+
+#[test]
 fn audit_prints_the_changes_made_on_the_command_line() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("audit.db");

@@ -78,6 +78,10 @@ pub enum ApiError {
     /// 503: the database or the ingest writer is not available.
     #[error("service unavailable: {0}")]
     Unavailable(String),
+    /// 404: a provider hook without its signing secret configured: it is not there
+    /// until configured (the provider retries; unsigned data is never accepted).
+    #[error("{0}")]
+    NotConfigured(String),
     /// 507: the database has no space left; nothing of the request was stored.
     #[error("database storage is full: {0}")]
     StorageFull(String),
@@ -135,6 +139,7 @@ impl ApiError {
                 ("unavailable", "Service unavailable")
             }
             ApiError::StorageFull(_) => ("storage-full", "Database storage is full"),
+            ApiError::NotConfigured(_) => ("hook-not-configured", "Hook not configured"),
             ApiError::Internal(_) => ("internal", "Internal error"),
         }
     }
@@ -180,7 +185,7 @@ impl ResponseError for ApiError {
             ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
-            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::NotFound(_) | ApiError::NotConfigured(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Conflict(_) | ApiError::EventIdConflict { .. } => StatusCode::CONFLICT,

@@ -27,7 +27,8 @@ pub struct EventInput {
     /// stores nothing new (a duplicate); a different event under a used id is refused
     /// (409, `event-id-conflict`). `occurred_at` is compared only when given.
     pub event_id: String,
-    /// `exposure`, `preorder`, `cancellation` or `response`.
+    /// `exposure`, `preorder`, `cancellation`, `refund` (part of the active pre-orders
+    /// given back; all of it withdraws the pre-order) or `response`.
     #[serde(rename = "type")]
     pub event_type: String,
     pub customer_id: String,
@@ -37,9 +38,10 @@ pub struct EventInput {
     pub segment: Option<String>,
     /// exposure: the variant shown (required when the initiative has variants).
     pub variant: Option<String>,
-    /// preorder: amount committed, in cents, > 0.
+    /// preorder: amount committed, in cents, > 0; refund: amount given back, > 0 and at
+    /// most the customer's active pre-orders.
     pub amount_cents: Option<i64>,
-    /// preorder: must be the offer's currency.
+    /// preorder, refund: must be the offer's currency.
     pub currency: Option<String>,
     /// response: `love`, `like`, `neutral` or `dislike`.
     pub sentiment: Option<String>,
@@ -133,6 +135,18 @@ impl EventInput {
                     .zip(currency)
                     .map(|(amount, currency)| EventBody::Preorder { amount, currency })
             }
+            "refund" => {
+                expect_absent(&mut errors, "segment", &self.segment, t);
+                expect_absent(&mut errors, "variant", &self.variant, t);
+                expect_absent(&mut errors, "sentiment", &self.sentiment, t);
+                let amount = require(&mut errors, "amount_cents", self.amount_cents, t)
+                    .and_then(|a| errors.take("amount_cents", Cents::amount(a)));
+                let currency = require(&mut errors, "currency", self.currency, t)
+                    .and_then(|c| errors.take("currency", Currency::parse(&c)));
+                amount
+                    .zip(currency)
+                    .map(|(amount, currency)| EventBody::Refund { amount, currency })
+            }
             "cancellation" => {
                 expect_absent(&mut errors, "segment", &self.segment, t);
                 expect_absent(&mut errors, "variant", &self.variant, t);
@@ -153,7 +167,7 @@ impl EventInput {
             _ => {
                 errors.push(
                     "type",
-                    "must be one of: exposure, preorder, cancellation, response",
+                    "must be one of: exposure, preorder, cancellation, refund, response",
                 );
                 None
             }

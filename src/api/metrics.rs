@@ -84,6 +84,37 @@ pub async fn metrics(
         "Ingest transactions committed (group commit: each holds one or more requests).",
         &[("", load(&ingest.transactions))],
     );
+    let intake = &state.intake;
+    for (name, help, counters) in [
+        (
+            "offerlab_hook_events_stored_total",
+            "Provider webhook deliveries stored as events, by provider.",
+            &intake.stored,
+        ),
+        (
+            "offerlab_hook_events_ignored_total",
+            "Provider webhook deliveries of a type offerlab does not read, by provider.",
+            &intake.ignored,
+        ),
+        (
+            "offerlab_hook_events_inboxed_total",
+            "Signed provider deliveries kept in the inbox (could not be placed), by provider.",
+            &intake.inboxed,
+        ),
+        (
+            "offerlab_hook_signatures_refused_total",
+            "Provider deliveries refused for a missing, stale or wrong signature, by provider.",
+            &intake.bad_signature,
+        ),
+    ] {
+        let samples: Vec<(String, u64)> = crate::intake::Provider::ALL
+            .iter()
+            .zip(counters)
+            .map(|(p, v)| (format!("{{provider=\"{}\"}}", p.as_str()), load(v)))
+            .collect();
+        let samples: Vec<(&str, u64)> = samples.iter().map(|(l, v)| (l.as_str(), *v)).collect();
+        counter(name, help, &samples);
+    }
     Ok(HttpResponse::Ok()
         .insert_header((
             header::CONTENT_TYPE,

@@ -8,6 +8,7 @@ pub mod error;
 pub mod events;
 pub mod extract;
 pub mod health;
+pub mod hooks;
 pub mod initiatives;
 pub mod keys;
 pub mod metrics;
@@ -39,6 +40,8 @@ pub struct AppState {
     pub sign_in: throttle::SignInThrottle,
     pub queue: IngestQueue,
     pub settings: Arc<Settings>,
+    /// What provider hooks received, for `/metrics`.
+    pub intake: crate::intake::IntakeStats,
 }
 
 /// Runs a storage call on the blocking pool with a pooled connection.
@@ -92,6 +95,13 @@ where
         openapi_json,
         health::healthz,
         health::readyz,
+        hooks::stripe_hook,
+        hooks::typeform_hook,
+        hooks::form_hook,
+        hooks::list_inbox,
+        hooks::replay_inbox,
+        hooks::put_survey_mapping,
+        hooks::get_survey_mapping,
     ),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
@@ -104,6 +114,7 @@ where
         (name = "audit", description = "The audit log of changes (admins)"),
         (name = "users", description = "People who sign in to the pages (admins)"),
         (name = "health", description = "Liveness and readiness"),
+        (name = "hooks", description = "Provider webhooks (Stripe, Typeform, signed forms), the inbox of what could not be placed, survey mappings"),
     )
 )]
 pub struct ApiDoc;

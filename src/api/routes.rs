@@ -200,10 +200,31 @@ fn other_method(req: &HttpRequest, allow: String) -> Result<HttpResponse, ApiErr
 /// Every route under `/api/v1` and the health and metrics endpoints.
 pub fn declare_api(r: &mut impl Register) {
     use super::{
-        audit, decisions, events, health, initiatives, keys, metrics, reports, segments, users,
+        audit, decisions, events, health, hooks, initiatives, keys, metrics, reports, segments,
+        users,
     };
     use Rule::*;
     let (get, post, patch, delete) = (Method::GET, Method::POST, Method::PATCH, Method::DELETE);
+
+    // Provider webhooks: no key, the provider's signature over the raw body instead.
+    r.add(post.clone(), "/hooks/stripe", Public, hooks::stripe_hook);
+    r.add(
+        post.clone(),
+        "/hooks/typeform",
+        Public,
+        hooks::typeform_hook,
+    );
+    r.add(post.clone(), "/hooks/form", Public, hooks::form_hook);
+    r.add(get.clone(), "/api/v1/inbox", Admin, hooks::list_inbox);
+    r.add(
+        post.clone(),
+        "/api/v1/inbox/{id}/replay",
+        Admin,
+        hooks::replay_inbox,
+    );
+    let mapping = "/api/v1/initiatives/{key}/survey-mapping";
+    r.add(Method::PUT, mapping, OwnerTeam, hooks::put_survey_mapping);
+    r.add(get.clone(), mapping, Read, hooks::get_survey_mapping);
 
     r.add(get.clone(), "/healthz", Public, health::healthz);
     r.add(get.clone(), "/readyz", Public, health::readyz);

@@ -34,6 +34,7 @@ text_enum!(
         InitiativeUpdate => "initiative.update",
         InitiativeLaunch => "initiative.launch",
         InitiativeConclude => "initiative.conclude",
+        InitiativeSurveyMapping => "initiative.survey_mapping",
         DecisionRecord => "decision.record",
         KeyCreate => "api_key.create",
         KeyRevoke => "api_key.revoke",
@@ -50,7 +51,8 @@ impl Action {
             Action::InitiativeCreate
             | Action::InitiativeUpdate
             | Action::InitiativeLaunch
-            | Action::InitiativeConclude => TargetType::Initiative,
+            | Action::InitiativeConclude
+            | Action::InitiativeSurveyMapping => TargetType::Initiative,
             Action::DecisionRecord => TargetType::Decision,
             Action::KeyCreate | Action::KeyRevoke => TargetType::ApiKey,
             Action::SegmentCreate => TargetType::Segment,

@@ -182,6 +182,33 @@ pub fn apply(
             next.cancelled = true;
             preordered_delta = -1;
         }
+        EventBody::Refund { amount, currency } => {
+            if *currency != offer.currency {
+                return Err((
+                    "currency",
+                    format!("must be the offer's currency, {}", offer.currency),
+                ));
+            }
+            if !existing.is_preordered() {
+                return Err(("type", "customer has no active pre-order to refund".into()));
+            }
+            if *amount > existing.active_cents {
+                return Err((
+                    "amount_cents",
+                    format!(
+                        "must be at most the customer's active pre-orders, {} {}",
+                        offer.currency,
+                        major(existing.active_cents)
+                    ),
+                ));
+            }
+            next.active_cents = Cents::from_trusted(existing.active_cents.get() - amount.get());
+            if !next.is_preordered() {
+                // Everything given back: a withdrawal, as a cancellation.
+                next.cancelled = true;
+                preordered_delta = -1;
+            }
+        }
         EventBody::Response { sentiment } => {
             // Latest by occurred_at wins; on a tie, the later arrival (this one) wins.
             if existing.sentiment_at.is_some_and(|t| occurred_at < t) {
@@ -308,6 +335,55 @@ mod tests {
         };
         assert!(!a4.is_preordered() && a4.cancelled);
         assert!(apply(Some(&a4), &EventBody::Cancellation, t(5), &c).is_err());
+    }
+
+    #[test]
+    fn a_refund_lowers_the_amount_and_a_full_one_withdraws() {
+        let v = Variants::default();
+        let c = ctx(&v);
+        let exposure = EventBody::Exposure {
+            segment: seg("smb"),
+            variant: None,
+        };
+        let Ok(Transition::Moved { after, .. }) = apply(None, &exposure, t(0), &c) else {
+            panic!("first exposure must move");
+        };
+        let cents = |v| Cents::amount(v).unwrap_or(Cents::ZERO);
+        let refund = |v| EventBody::Refund {
+            amount: cents(v),
+            currency: c.currency,
+        };
+        assert!(apply(Some(&after), &refund(100), t(1), &c).is_err());
+        let pre = EventBody::Preorder {
+            amount: cents(1900),
+            currency: c.currency,
+        };
+        let Ok(Transition::Moved { after: paid, .. }) = apply(Some(&after), &pre, t(1), &c) else {
+            panic!("pre-order must move");
+        };
+        let Ok(Transition::Moved {
+            after: lowered,
+            preordered_delta: 0,
+            ..
+        }) = apply(Some(&paid), &refund(400), t(2), &c)
+        else {
+            panic!("a partial refund lowers the amount");
+        };
+        assert_eq!(lowered.active_cents.get(), 1500);
+        assert!(!lowered.cancelled);
+        assert!(matches!(
+            apply(Some(&lowered), &refund(1501), t(3), &c),
+            Err(("amount_cents", _))
+        ));
+        let Ok(Transition::Moved {
+            after: gone,
+            preordered_delta: -1,
+            ..
+        }) = apply(Some(&lowered), &refund(1500), t(3), &c)
+        else {
+            panic!("refunding the rest withdraws");
+        };
+        assert!(!gone.is_preordered() && gone.cancelled);
     }
 
     #[test]

@@ -29,6 +29,10 @@ pub enum EventBody {
     Preorder { amount: Cents, currency: Currency },
     /// The customer withdrew every active pre-order.
     Cancellation,
+    /// Part of the customer's active pre-orders was given back (a partial refund): the
+    /// active amount drops by `amount`. Giving back all of it withdraws the pre-order,
+    /// as a cancellation does.
+    Refund { amount: Cents, currency: Currency },
     /// The customer said how they feel about the offer.
     Response { sentiment: Sentiment },
 }
@@ -39,6 +43,7 @@ impl EventBody {
             EventBody::Exposure { .. } => "exposure",
             EventBody::Preorder { .. } => "preorder",
             EventBody::Cancellation => "cancellation",
+            EventBody::Refund { .. } => "refund",
             EventBody::Response { .. } => "response",
         }
     }

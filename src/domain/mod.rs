@@ -14,6 +14,7 @@ pub mod initiative;
 pub mod keys;
 pub mod money;
 pub mod rate;
+pub mod survey;
 pub mod user;
 
 pub use customer::{CustomerState, Transition};

@@ -579,7 +579,7 @@ fn event_row(initiative_id: i64, e: &Event, received_at: DateTime<Utc>) -> NewEv
             row.segment = Some(segment.to_string());
             row.variant = variant.as_ref().map(ToString::to_string);
         }
-        EventBody::Preorder { amount, currency } => {
+        EventBody::Preorder { amount, currency } | EventBody::Refund { amount, currency } => {
             row.amount_cents = Some(amount.get());
             row.currency = Some(currency.to_string());
         }

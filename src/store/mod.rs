@@ -3,6 +3,7 @@
 pub mod aggregates;
 pub mod audit;
 pub mod events;
+pub mod inbox;
 pub mod ingest;
 pub mod initiatives;
 pub mod keys;
@@ -10,6 +11,7 @@ mod models;
 pub mod schema;
 pub mod segments;
 pub mod sessions;
+pub mod surveys;
 pub mod users;
 
 use std::sync::{Arc, Mutex, PoisonError};

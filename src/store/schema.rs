@@ -196,3 +196,33 @@ diesel::table! {
         after_json -> Nullable<Text>,
     }
 }
+
+diesel::table! {
+    inbox (id) {
+        id -> BigInt,
+        provider -> Text,
+        external_id -> Text,
+        kind -> Text,
+        initiative -> Nullable<Text>,
+        status -> Text,
+        reason -> Text,
+        payload -> Text,
+        received_at -> Timestamp,
+        attempts -> BigInt,
+        last_attempt_at -> Timestamp,
+        result -> Nullable<Text>,
+        replayed_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    survey_mappings (initiative_id) {
+        initiative_id -> BigInt,
+        form_id -> Text,
+        sentiment_ref -> Text,
+        customer_field -> Text,
+        segment_field -> Nullable<Text>,
+        choices -> Text,
+        updated_at -> Timestamp,
+    }
+}

@@ -15,6 +15,7 @@
 mod audit;
 pub mod charts;
 mod error;
+mod inbox;
 mod layout;
 mod people;
 mod portfolio;
@@ -41,6 +42,8 @@ pub use portfolio::Filter;
 pub fn declare_pages(r: &mut impl Register) {
     use Rule::{AdminPage, OpenPage, Page};
     r.add(Method::GET, "/", Page, portfolio_page);
+    r.add(Method::GET, "/inbox", AdminPage, inbox_page);
+    r.add(Method::POST, "/inbox/{id}/replay", AdminPage, inbox_replay);
     r.add(Method::GET, "/initiatives/{key}", Page, readout_page);
     r.add(Method::GET, "/audit", AdminPage, audit_page);
     r.add(Method::GET, layout::STYLESHEET_PATH, OpenPage, stylesheet);
@@ -234,6 +237,78 @@ fn field_label(field: &str) -> &str {
         "override_reason" => "Override reason:",
         other => other,
     }
+}
+
+/// The inbox page's query.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct InboxPageQuery {
+    provider: Option<String>,
+    /// `pending` (default), `replayed` or `all`.
+    status: Option<String>,
+    after: Option<String>,
+    /// The entry just replayed.
+    replayed: Option<i64>,
+}
+
+/// `GET /inbox?provider=stripe&status=pending`: admins only.
+async fn inbox_page(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+) -> Result<HttpResponse, PageError> {
+    use crate::api::hooks::{InboxQuery, inbox_filter};
+    let bad = |field: &str, reason: String| PageError::BadFilter {
+        field: field.into(),
+        value: req.query_string().into(),
+        reason,
+    };
+    let q = web::Query::<InboxPageQuery>::from_query(req.query_string())
+        .map_err(|e| bad("query", e.to_string()))?
+        .into_inner();
+    let status = q.status.clone().unwrap_or_else(|| "pending".into());
+    let filter = inbox_filter(&InboxQuery {
+        provider: q.provider.clone(),
+        status: (status != "all").then(|| status.clone()),
+        after: q.after.clone(),
+        limit: None,
+    })
+    .map_err(|e| match e.problem().errors.first() {
+        Some(f) => bad(&f.field, f.reason.clone()),
+        None => bad("query", e.to_string()),
+    })?;
+    let provider = filter.provider.clone();
+    let (entries, more) = blocking(&state, move |c| crate::store::inbox::page(c, &filter)).await?;
+    let replayed = match q.replayed {
+        Some(id) => blocking(&state, move |c| crate::store::inbox::get(c, id))
+            .await
+            .ok(),
+        None => None,
+    };
+    let view = inbox::View {
+        provider: provider.as_deref(),
+        status: &status,
+        next_after: more.then(|| entries.last().map(|e| e.id)).flatten(),
+        replayed: replayed.as_ref(),
+    };
+    Ok(layout::html(StatusCode::OK, inbox::page(&entries, &view)))
+}
+
+/// `POST /inbox/{id}/replay` from the inbox page: replays, then shows the inbox again.
+async fn inbox_replay(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+) -> Result<HttpResponse, PageError> {
+    let raw = req.match_info().get("id").unwrap_or_default().to_owned();
+    let id: i64 = raw
+        .parse()
+        .map_err(|_| PageError::NotFound(format!("inbox entry {raw:?}")))?;
+    let entry = crate::api::hooks::replay(&state, id).await?;
+    Ok(HttpResponse::SeeOther()
+        .insert_header((
+            header::LOCATION,
+            format!("/inbox?status=all&replayed={}#entry-{}", entry.id, entry.id),
+        ))
+        .finish())
 }
 
 /// `GET /audit?before=<cursor>&target_type=…&target_id=…`: the audit log (admins).

@@ -112,10 +112,11 @@ async fn every_route_for_every_caller(backend: Backend) {
                 "GET" => plain.get(&url),
                 "POST" => plain.post(&url),
                 "PATCH" => plain.patch(&url),
+                "PUT" => plain.put(&url),
                 "DELETE" => plain.delete(&url),
                 other => panic!("method {other}"),
             };
-            if matches!(route.method, "POST" | "PATCH") {
+            if matches!(route.method, "POST" | "PATCH" | "PUT") {
                 let body: Value = if route.rule == Rule::BodyTeam {
                     let mut b = initiative_body(&format!("m-{checked}"));
                     merge(&mut b, json!({"owner_team": "growth"}));

@@ -12,6 +12,7 @@ mod decisions;
 mod events;
 mod faults;
 mod hardening;
+mod hooks;
 mod idempotency;
 mod initiatives;
 mod multi_instance;

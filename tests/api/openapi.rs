@@ -43,6 +43,7 @@ async fn openapi_documents_every_route(backend: Backend) {
             "get" => app.client.get(&url),
             "post" => app.client.post(&url).json(&serde_json::json!({})),
             "patch" => app.client.patch(&url).json(&serde_json::json!({})),
+            "put" => app.client.put(&url).json(&serde_json::json!({})),
             "delete" => app.client.delete(&url),
             other => panic!("method {other}"),
         };

@@ -472,7 +472,7 @@ document.querySelectorAll('.badge').forEach(b => {
     }
     contained(b, `badge "${b.textContent.trim()}"`);
 });
-document.querySelectorAll('.card, .figure, .tile, .verdict-block, .decision-entry, .banner, form.filters, table.portfolio tbody tr').forEach(e => {
+document.querySelectorAll('.card, .figure, .tile, .verdict-block, .decision-entry, .inbox-entry, .banner, form.filters, table.portfolio tbody tr').forEach(e => {
     if (e.scrollWidth > e.clientWidth + 1) {
         out.push(`${name(e)}: text overflows, scrollWidth ${e.scrollWidth} > clientWidth ${e.clientWidth}`);
     }
@@ -795,31 +795,6 @@ async fn check_people(c: &Client) {
     browser_log(c).await;
 }
 
-/// Signs the browser in with the server's admin key, through the form.
-async fn sign_in(c: &Client, server: &Server) {
-    c.goto(&server.url("/sign-in?next=/audit"))
-        .await
-        .expect("sign-in page");
-    c.find(Locator::Css("#key"))
-        .await
-        .expect("key field")
-        .send_keys(&server.key)
-        .await
-        .expect("type the key");
-    c.find(Locator::Css("form[action='/sign-in'] button"))
-        .await
-        .expect("sign-in button")
-        .click()
-        .await
-        .expect("sign in");
-    // Signed in, the form sends the browser on to the audit log.
-    c.wait()
-        .at_most(Duration::from_secs(20))
-        .for_element(Locator::Css("#audit-table"))
-        .await
-        .expect("the admin reads the audit log");
-}
-
 async fn portfolio(c: &Client, server: &Server) {
     let api = server.portfolio().await;
     assert_eq!(
@@ -1038,4 +1013,90 @@ async fn readout(c: &Client, server: &Server, key: &str) {
         assert!(chart["label"].as_str().is_some_and(|l| !l.is_empty()));
         assert_eq!(chart["table"], true, "{key}: numbers beside {chart}");
     }
+}
+
+/// The admin inbox page at every width in [`WIDTHS`], with long ids, reasons and
+/// payloads, signed in with an admin key through the sign-in form.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn inbox_fits_every_screen() {
+    in_browser(|c, s| Box::pin(check_inbox_fit(c, s))).await;
+}
+
+async fn check_inbox_fit(c: &Client, server: &Server) {
+    use offerlab::store::{Store, inbox};
+    let mut settings =
+        offerlab::settings::Settings::load_from(std::path::Path::new("config"), "test").unwrap();
+    settings.database.url = server.database_url.clone();
+    let store = Store::open(settings.store_options().unwrap()).unwrap();
+    let mut conn = store.conn().unwrap();
+    let long = "x".repeat(180);
+    for (i, initiative) in [Some("team-workspaces"), None].into_iter().enumerate() {
+        let payload = serde_json::json!({
+            "id": format!("evt_{i}_{long}"), "type": "checkout.session.completed",
+            "data": {"object": {"client_reference_id": format!("ghost:{long}"), "amount_total": 1900}}
+        });
+        inbox::keep(
+            &mut conn,
+            inbox::NewEntry {
+                provider: "stripe".into(),
+                external_id: format!("evt_{i}_{long}"),
+                kind: "checkout.session.completed".into(),
+                initiative: initiative.map(str::to_owned),
+                reason: format!("unknown initiative 'ghost-{long}'"),
+                payload: serde_json::to_string_pretty(&payload).unwrap(),
+                received_at: chrono::Utc::now(),
+            },
+        )
+        .unwrap();
+    }
+    drop(conn);
+    c.goto(&server.url("/sign-in?next=/inbox"))
+        .await
+        .expect("sign-in");
+    c.find(Locator::Css("#key"))
+        .await
+        .expect("key field")
+        .send_keys(&server.key)
+        .await
+        .expect("type key");
+    c.find(Locator::Css("form[action='/sign-in'] button"))
+        .await
+        .expect("submit")
+        .click()
+        .await
+        .expect("sign in");
+    let mut problems = Vec::new();
+    for (width, height, mobile) in WIDTHS {
+        cdp(
+            c,
+            "Emulation.setDeviceMetricsOverride",
+            json!({"width": width, "height": height, "deviceScaleFactor": 1, "mobile": mobile}),
+        )
+        .await;
+        c.goto(&server.url("/inbox?status=all"))
+            .await
+            .expect("inbox");
+        assert_eq!(
+            count(c, "li.inbox-entry").await,
+            2,
+            "the inbox lists the entries"
+        );
+        js(
+            c,
+            "document.querySelectorAll('details').forEach(d => d.open = true);",
+            vec![],
+        )
+        .await;
+        let found = js(c, FIT_PROBLEMS, vec![]).await;
+        problems.extend(
+            found
+                .as_array()
+                .expect("problems")
+                .iter()
+                .map(|p| format!("/inbox at {width} px: {}", p.as_str().unwrap_or("?"))),
+        );
+        screenshot(c, &format!("inbox-{width}.png")).await;
+    }
+    cdp(c, "Emulation.clearDeviceMetricsOverride", json!({})).await;
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
 }

@@ -15,6 +15,8 @@ pub struct Server {
     pub address: String,
     /// An admin API key for the `/api/v1` calls.
     pub key: String,
+    /// The database URL (to seed what the API cannot, e.g. inbox entries).
+    pub database_url: String,
     /// Removed when the test binary ends.
     _dir: tempfile::TempDir,
 }
@@ -25,6 +27,7 @@ impl Server {
         let dir = tempfile::tempdir().expect("temp dir");
         let mut settings = Settings::load_from(Path::new("config"), "test").expect("test settings");
         settings.database.url = format!("sqlite://{}", dir.path().join("offerlab.db").display());
+        let database_url = settings.database.url.clone();
         settings.database.pool_size = 4;
         settings.server.bind = "127.0.0.1:0".into();
         settings.server.workers = 2;
@@ -60,6 +63,7 @@ impl Server {
         Server {
             address: format!("http://127.0.0.1:{port}"),
             key,
+            database_url,
             _dir: dir,
         }
     }

@@ -1,0 +1,2 @@
+DROP TABLE survey_mappings;
+DROP TABLE inbox;
