@@ -1,6 +1,7 @@
 //! Storage: diesel over SQLite or PostgreSQL, one code path. The only module that knows SQL.
 
 pub mod aggregates;
+mod bulk;
 pub mod events;
 pub mod ingest;
 pub mod initiatives;
@@ -30,17 +31,6 @@ pub enum DbConn {
     Sqlite(diesel::SqliteConnection),
 }
 
-/// Runs the same diesel code on the concrete connection of either backend. For the few
-/// statements the `MultiConnection` derive cannot express (upserts).
-macro_rules! on_backend {
-    ($conn:expr, |$c:ident| $body:expr) => {
-        match $conn {
-            $crate::store::DbConn::Postgres($c) => $body,
-            $crate::store::DbConn::Sqlite($c) => $body,
-        }
-    };
-}
-pub(crate) use on_backend;
 
 /// Which database a URL names.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -591,6 +581,31 @@ pub(crate) fn lock_initiatives(conn: &mut DbConn, keys: &[&str]) -> Result<usize
             .execute(conn)?;
     }
     Ok(matched)
+}
+
+/// Opens an ingest transaction's hold on its initiatives, so that none changes status
+/// (stops, concludes) while the group writes its events. On PostgreSQL a *shared* row
+/// lock, in key order: instances ingesting into the same initiative do not wait for one
+/// another (their conflicts are per customer, per event id and per aggregate cell, see
+/// `store::bulk`), while a status change waits for the writers. On SQLite the database
+/// write lock, as [`lock_initiatives`]. Returns how many initiatives matched.
+pub(crate) fn share_initiatives(conn: &mut DbConn, keys: &[&str]) -> Result<usize, StoreError> {
+    use schema::initiatives::dsl as i;
+    match conn {
+        DbConn::Postgres(c) => {
+            let mut sorted: Vec<&str> = keys.to_vec();
+            sorted.sort_unstable();
+            sorted.dedup();
+            let ids: Vec<i64> = i::initiatives
+                .filter(i::key.eq_any(&sorted))
+                .order(i::key.asc())
+                .select(i::id)
+                .for_share()
+                .load(c)?;
+            Ok(ids.len())
+        }
+        DbConn::Sqlite(_) => lock_initiatives(conn, keys),
+    }
 }
 
 pub(crate) fn to_naive(t: chrono::DateTime<chrono::Utc>) -> chrono::NaiveDateTime {
