@@ -401,8 +401,8 @@ fn load_segments(
     Ok(())
 }
 
-/// Reads, in one query each for the whole group, which of the group's event ids are
-/// stored already and the state of every customer the group names.
+/// Reads, in one query each for the whole group, the state of every customer the group
+/// names and which of the group's event ids are stored already.
 fn prefetch(
     conn: &mut DbConn,
     w: &mut InitiativeWork,
@@ -422,16 +422,6 @@ fn prefetch(
     customer_ids.sort_unstable();
     customer_ids.dedup();
 
-    let mut stored = HashMap::new();
-    for chunk in ids.chunks(5_000) {
-        stored.extend(
-            events::table
-                .select((events::event_id, EventContent::as_select()))
-                .filter(events::initiative_id.eq(initiative_id))
-                .filter(events::event_id.eq_any(chunk))
-                .load::<(String, EventContent)>(conn)?,
-        );
-    }
     let mut found = HashMap::new();
     // On PostgreSQL the rows are locked (`FOR UPDATE`) as they are read, in
     // `customer_id` order across chunks: an instance changing one of these customers
@@ -455,6 +445,30 @@ fn prefetch(
             let id = row.customer_id.clone();
             found.insert(id, Some(row.into_state()?));
         }
+    }
+    // Event ids are read after the customers are locked: an instance that stored some
+    // of these events for these customers has committed by now, so they read as stored
+    // (read before, they would look new while the customers' state already holds them).
+    let mut stored = HashMap::new();
+    for chunk in ids.chunks(5_000) {
+        stored.extend(
+            events::table
+                .select((events::event_id, EventContent::as_select()))
+                .filter(events::initiative_id.eq(initiative_id))
+                .filter(events::event_id.eq_any(chunk))
+                .load::<(String, EventContent)>(conn)?,
+        );
+    }
+    // A stored event of a customer that read as absent: another instance committed both
+    // between the two reads. This group's view of that customer is stale: run it again.
+    if stored.values().any(|e: &EventContent| {
+        customer_ids.binary_search(&e.customer_id.as_str()).is_ok()
+            && !found.contains_key(&e.customer_id)
+    }) {
+        return Err(StoreError::Database(diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::SerializationFailure,
+            Box::new("a customer was stored by another instance while this group read".to_owned()),
+        )));
     }
     w.stored_customers = found.keys().cloned().collect();
     for c in customer_ids {
@@ -855,6 +869,8 @@ pub struct IngestStats {
     pub requests_refused: AtomicU64,
     /// Transactions committed by the writer (each holds one or more requests).
     pub transactions: AtomicU64,
+    /// Group transactions run again after losing a race with another instance.
+    pub race_retries: AtomicU64,
 }
 
 impl IngestQueue {
@@ -979,7 +995,11 @@ fn writer_loop(
             continue;
         };
         let batches: Vec<IngestBatch> = jobs.iter().map(|j| j.batch.clone()).collect();
-        match ingestor.apply(conn, &batches) {
+        let applied = ingestor.apply(conn, &batches);
+        stats
+            .race_retries
+            .store(ingestor.retries(), Ordering::Relaxed);
+        match applied {
             Ok(results) => {
                 stats.transactions.fetch_add(1, Ordering::Relaxed);
                 store.record_write_success();

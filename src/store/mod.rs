@@ -31,7 +31,6 @@ pub enum DbConn {
     Sqlite(diesel::SqliteConnection),
 }
 
-
 /// Which database a URL names.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DatabaseUrl {
