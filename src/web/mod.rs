@@ -22,7 +22,7 @@ use crate::api::decisions::load_decisions;
 use crate::api::extract::initiative_key;
 use crate::api::reports::{load_portfolio, load_report};
 use crate::api::routes::{Register, Resources, Rule};
-use crate::api::{AppState, blocking};
+use crate::api::{AppState, reading};
 use crate::store::initiatives;
 pub use error::PageError;
 pub use portfolio::Filter;
@@ -55,7 +55,7 @@ async fn portfolio_page(
 ) -> Result<HttpResponse, PageError> {
     let filter = Filter::from_query(req.query_string())?;
     let portfolio = load_portfolio(&state).await?;
-    let against = blocking(&state, initiatives::decided_against_evidence).await?;
+    let against = reading(&state, initiatives::decided_against_evidence).await?;
     Ok(layout::html(
         StatusCode::OK,
         portfolio::page(&portfolio, &filter, &against),
@@ -71,13 +71,16 @@ async fn readout_page(
     // The key exactly as the sign-in check saw it.
     let key =
         initiative_key(req.match_info()).map_err(|_| PageError::UnknownInitiative(raw.clone()))?;
-    let report = load_report(&state, key.clone())
+    let (report, freshness) = load_report(&state, key.clone())
         .await
         .map_err(|e| PageError::for_initiative(e, &raw))?;
     let log = load_decisions(&state, key)
         .await
         .map_err(|e| PageError::for_initiative(e, &raw))?;
-    Ok(layout::html(StatusCode::OK, readout::page(&report, &log)))
+    Ok(layout::html(
+        StatusCode::OK,
+        readout::page(&report, &log, freshness),
+    ))
 }
 
 /// `GET /assets/app.css?v=<hash>`: cached for good when the version matches.

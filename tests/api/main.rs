@@ -18,6 +18,7 @@ mod openapi;
 mod paging;
 mod readme;
 mod recount;
+mod replica;
 mod reports;
 mod routing;
 mod segments;
