@@ -12,8 +12,9 @@ use std::time::Duration;
 use diesel::prelude::*;
 use serde_json::{Value, json};
 
+use crate::backend_tests;
 use crate::faults::OwnPostgres;
-use crate::helpers::{TestApp, TestDb, exposure, spawn_app_on};
+use crate::helpers::{Backend, TestApp, TestDb, exposure, spawn_app_on, spawn_app_with};
 
 /// The two servers, or `None` (skipped) outside CI when no PostgreSQL binaries exist.
 fn primary_and_replica() -> Option<(OwnPostgres, OwnPostgres)> {
@@ -143,3 +144,26 @@ async fn reports_read_from_the_replica_with_its_lag_while_writes_go_to_the_prima
     drop(replica);
     drop(primary);
 }
+
+/// Without `read_url` the report reads the primary and says so, with no lag.
+async fn without_a_replica_the_report_reads_the_primary(backend: Backend) {
+    let Some(app) = spawn_app_with(backend, |s| s.dashboard.public = true).await else {
+        return;
+    };
+    app.running_initiative("plain", json!({})).await;
+    ingest(&app, "plain", "p", 2).await;
+    let (status, body) = report(&app, "plain").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["demand"]["exposures"], 2, "read after write: {body}");
+    assert_eq!(body["read_from"], "primary", "{body}");
+    assert!(body["replica_lag_seconds"].is_null(), "{body}");
+    let page = app.get("/initiatives/plain").await;
+    assert_eq!(page.status, 200);
+    assert!(page.text.contains("Plain") || page.text.contains("plain"));
+    assert!(
+        !page.text.contains("replica-lag"),
+        "no replica note on the primary"
+    );
+}
+
+backend_tests!(without_a_replica_the_report_reads_the_primary);
