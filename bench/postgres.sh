@@ -92,7 +92,9 @@ wait_port() { # wait_port LOG PID
   die "server did not start ($1)"
 }
 start() { # start NAME BINARY DATABASE-URL: prints the port
-  "$2" serve --database "$3" --bind 127.0.0.1:0 >"$work/$1.log" 2>&1 &
+  # From the scratch folder: each binary reads only its built-in defaults (not this
+  # checkout's config/, which an older BASELINE_BIN may not know).
+  (cd "$work" && exec "$2" serve --database "$3" --bind 127.0.0.1:0) >"$work/$1.log" 2>&1 &
   local pid=$!
   pids+=("$pid")
   echo "$pid" >"$work/$1.pid"

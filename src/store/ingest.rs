@@ -711,9 +711,7 @@ fn write_work(conn: &mut DbConn, w: &InitiativeWork) -> Result<(), StoreError> {
             let (stored, new): (Vec<CustomerRow>, Vec<CustomerRow>) = customer_rows
                 .into_iter()
                 .partition(|r| w.stored_customers.contains(&r.customer_id));
-            bulk::insert_events(c, id, &w.new_events)?;
-            bulk::write_customers(c, id, &new, &stored)?;
-            bulk::add_deltas(c, id, &cell_rows, &daily_rows)
+            bulk::write_group(c, id, &w.new_events, &new, &stored, &cell_rows, &daily_rows)
         }
         DbConn::Sqlite(c) => {
             write_sqlite(c, &w.new_events, &customer_rows, &cell_rows, &daily_rows)
