@@ -22,7 +22,8 @@
 # Environment:
 #   POSTGRES_URL  a role that may CREATE DATABASE (default: the CI one,
 #                 postgres://offerlab:offerlab@127.0.0.1:5432/postgres)
-#   DURATION (10s), CONNECTIONS (64, split across the instances of a scenario), DRAIN (3),
+#   DURATION (10s), CONNECTIONS (64, single and bare), BATCH_CONNECTIONS (12, split across the
+#   instances of a batch scenario), DRAIN (4),
 #   COPY_ROWS (200000), SKIP_BUILD (1: use the release binaries already built),
 #   CARGO_TARGET_DIR, BASELINE_BIN
 set -euo pipefail
@@ -33,7 +34,10 @@ cd "$repo"
 POSTGRES_URL=${POSTGRES_URL:-postgres://offerlab:offerlab@127.0.0.1:5432/postgres}
 DURATION=${DURATION:-10s}
 CONNECTIONS=${CONNECTIONS:-64}
-DRAIN=${DRAIN:-3}
+DRAIN=${DRAIN:-4}
+# Batches queue for their instance's writer: few connections keep their latency under DRAIN
+# (which must stay under the servers' 5 s keep-alive).
+BATCH_CONNECTIONS=${BATCH_CONNECTIONS:-12}
 COPY_ROWS=${COPY_ROWS:-200000}
 SKIP_BUILD=${SKIP_BUILD:-0}
 BASELINE_BIN=${BASELINE_BIN:-}
@@ -63,8 +67,13 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/offerlab-pgbench.XXXXXX")
 pids=()
 cleanup() {
   local status=$?
+  # Servers are started inside $(...) subshells: their pids are in $work/*.pid.
+  for f in "$work"/*.pid; do [[ -f $f ]] && pids+=("$(cat "$f")"); done
   for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do
+    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$pid" 2>/dev/null || true
+  done
   if [[ $status -ne 0 ]]; then
     for log in "$work"/*.log; do [[ -f $log ]] && { echo "--- $log" >&2; tail -n 15 "$log" >&2; }; done
   fi
@@ -78,6 +87,9 @@ trap 'exit 143' TERM
 
 export OFFERLAB__LOG__FILTER=warn
 export OFFERLAB__LIMITS__REQUESTS_PER_SECOND_PER_KEY=0
+# A shared, loaded machine makes a connect or a group commit take seconds at times: wait up to
+# 60 s before answering 503 (the service's default is 2 s), so overload shows as latency.
+export OFFERLAB__DATABASE__ACQUIRE_TIMEOUT_MS=${OFFERLAB__DATABASE__ACQUIRE_TIMEOUT_MS:-60000}
 BENCH_KEY=$("$offerlab_bin" keys create --role admin --label bench --database "$url" | tail -n 1)
 export BENCH_KEY
 
@@ -91,12 +103,11 @@ wait_port() { # wait_port LOG PID
   done
   die "server did not start ($1)"
 }
-start() { # start NAME BINARY DATABASE-URL: prints the port
+start() { # start NAME BINARY DATABASE-URL: prints the port (run in $(...): the pid goes to a file)
   # From the scratch folder: each binary reads only its built-in defaults (not this
   # checkout's config/, which an older BASELINE_BIN may not know).
   (cd "$work" && exec "$2" serve --database "$3" --bind 127.0.0.1:0) >"$work/$1.log" 2>&1 &
   local pid=$!
-  pids+=("$pid")
   echo "$pid" >"$work/$1.pid"
   wait_port "$work/$1.log" "$pid"
 }
@@ -152,7 +163,9 @@ declare -A eps rps p99 cpu_note
 acked=0
 run() { # run NAME SCRIPT TARGET... (TARGET = port key; one wrk per target, connections split)
   local name=$1 script=$2; shift 2
-  local k=$# c=$((CONNECTIONS / $#)) wpids=() outs=() t i=0
+  local total=$CONNECTIONS
+  [[ $script == batch ]] && total=$BATCH_CONNECTIONS
+  local k=$# c=$((total / $#)) wpids=() outs=() t i=0
   local b0 i0 g0 b1 i1 g1 sampler=""
   echo "== $name: $k x wrk -t1 -c$c, ${seconds}s + ${DRAIN}s drain"
   if [[ $name == batch1 || $name == batch3 ]]; then
