@@ -128,6 +128,8 @@ pub struct ServerSettings {
 #[serde(deny_unknown_fields)]
 pub struct DatabaseSettings {
     pub url: String,
+    /// A PostgreSQL streaming replica for pages, reports and exports; empty: none.
+    pub read_url: String,
     pub pool_size: u32,
     pub sqlite_synchronous: SqliteSync,
     pub busy_timeout_ms: u64,
@@ -237,8 +239,23 @@ impl Settings {
     }
 
     pub fn store_options(&self) -> Result<StoreOptions, StoreError> {
+        let url = DatabaseUrl::parse(&self.database.url)?;
+        let read_url = match self.database.read_url.trim() {
+            "" => None,
+            raw => match (DatabaseUrl::parse(raw)?, &url) {
+                (replica @ DatabaseUrl::Postgres(_), DatabaseUrl::Postgres(_)) => Some(replica),
+                _ => {
+                    return Err(StoreError::Config(
+                        "database.read_url names a PostgreSQL replica; it needs a postgres:// \
+                         database.url too"
+                            .into(),
+                    ));
+                }
+            },
+        };
         Ok(StoreOptions {
-            url: DatabaseUrl::parse(&self.database.url)?,
+            url,
+            read_url,
             pool_size: self.database.pool_size,
             sqlite_synchronous: self.database.sqlite_synchronous,
             busy_timeout: Duration::from_millis(self.database.busy_timeout_ms),

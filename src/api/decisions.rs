@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 
 use super::error::{ApiError, Problem};
 use super::extract::PathKey;
-use super::{AppState, blocking};
+use super::{AppState, reading};
 use crate::analysis::Report;
 use crate::analysis::words::{self, count, percent, percent_range};
 use crate::domain::decision::{DecisionRecord, EvidenceSnapshot, SnapshotRange};
@@ -103,7 +103,7 @@ pub async fn load_decisions(
     key: InitiativeKey,
 ) -> Result<DecisionList, ApiError> {
     let lookup = key.clone();
-    let records = blocking(state, move |c| initiatives::decisions(c, &lookup)).await?;
+    let records = reading(state, move |c| initiatives::decisions(c, &lookup)).await?;
     Ok(DecisionList::new(&key, records))
 }
 

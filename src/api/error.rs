@@ -82,6 +82,9 @@ pub enum ApiError {
     /// until configured (the provider retries; unsigned data is never accepted).
     #[error("{0}")]
     NotConfigured(String),
+    /// 503: every database connection of this instance stayed busy for the acquire timeout.
+    #[error("service busy: {0}")]
+    PoolExhausted(String),
     /// 507: the database has no space left; nothing of the request was stored.
     #[error("database storage is full: {0}")]
     StorageFull(String),
@@ -138,6 +141,7 @@ impl ApiError {
             ApiError::Unavailable(_) | ApiError::NotReady(_) => {
                 ("unavailable", "Service unavailable")
             }
+            ApiError::PoolExhausted(_) => ("busy", "Service busy"),
             ApiError::StorageFull(_) => ("storage-full", "Database storage is full"),
             ApiError::NotConfigured(_) => ("hook-not-configured", "Hook not configured"),
             ApiError::Internal(_) => ("internal", "Internal error"),
@@ -157,6 +161,12 @@ impl ApiError {
             ),
             ApiError::Unavailable(_) => (
                 "the database is not available right now; retry shortly".into(),
+                Vec::new(),
+            ),
+            ApiError::PoolExhausted(_) => (
+                "every database connection of this instance is busy; retry shortly (or add \
+                 instances, or raise database.pool_size within the database's max_connections)"
+                    .into(),
                 Vec::new(),
             ),
             ApiError::StorageFull(_) => (
@@ -192,7 +202,9 @@ impl ResponseError for ApiError {
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-            ApiError::Unavailable(_) | ApiError::NotReady(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Unavailable(_) | ApiError::NotReady(_) | ApiError::PoolExhausted(_) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             ApiError::StorageFull(_) => StatusCode::INSUFFICIENT_STORAGE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -201,7 +213,9 @@ impl ResponseError for ApiError {
     fn error_response(&self) -> HttpResponse {
         match self {
             ApiError::Internal(cause) => tracing::error!(%cause, "request failed"),
-            ApiError::Unavailable(cause) | ApiError::StorageFull(cause) => {
+            ApiError::Unavailable(cause)
+            | ApiError::StorageFull(cause)
+            | ApiError::PoolExhausted(cause) => {
                 tracing::warn!(%cause, "request failed")
             }
             _ => {}
@@ -209,7 +223,7 @@ impl ResponseError for ApiError {
         let mut response = HttpResponse::build(self.status_code());
         response.insert_header((header::CONTENT_TYPE, "application/problem+json"));
         match self {
-            ApiError::Unavailable(_) | ApiError::NotReady(_) => {
+            ApiError::Unavailable(_) | ApiError::NotReady(_) | ApiError::PoolExhausted(_) => {
                 response.insert_header((header::RETRY_AFTER, "1"));
             }
             ApiError::StorageFull(_) => {
@@ -237,6 +251,7 @@ impl From<StoreError> for ApiError {
             StoreError::Conflict(what) => ApiError::Conflict(what),
             StoreError::Invalid(errors) => ApiError::invalid(errors),
             StoreError::Lifecycle(e) => e.into(),
+            e @ StoreError::PoolExhausted { .. } => ApiError::PoolExhausted(e.to_string()),
             // Down, unreachable, SQLite's busy timeout, read-only: a retry will do, later.
             e if matches!(
                 e.fault(),

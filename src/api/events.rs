@@ -10,7 +10,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::error::{ApiError, Problem};
 use super::extract::{ApiJson, PathKey};
-use super::{AppState, blocking};
+use super::{AppState, blocking, reading};
 use crate::domain::event::parse_occurred_at;
 use crate::domain::{
     Cents, Currency, CustomerId, Event, EventBody, EventId, FieldError, FieldErrors, InitiativeKey,
@@ -575,7 +575,7 @@ pub async fn list_events(
             .filter(|v| (1..=1000).contains(v))
             .ok_or_else(|| ApiError::bad_query("limit", "must be a whole number from 1 to 1000"))?,
     };
-    let events::EventPage { rows, has_more } = blocking(&state, move |c| {
+    let events::EventPage { rows, has_more } = reading(&state, move |c| {
         let initiative = initiatives::get(c, &key)?;
         events::page(c, initiative.id, after, limit)
     })

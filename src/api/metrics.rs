@@ -84,6 +84,11 @@ pub async fn metrics(
         "Ingest transactions committed (group commit: each holds one or more requests).",
         &[("", load(&ingest.transactions))],
     );
+    counter(
+        "offerlab_ingest_race_retries_total",
+        "Group transactions run again after losing a race with another instance (PostgreSQL).",
+        &[("", load(&ingest.race_retries))],
+    );
     let intake = &state.intake;
     for (name, help, counters) in [
         (

@@ -61,6 +61,25 @@ where
     .map_err(ApiError::from)
 }
 
+/// Runs a read on the blocking pool with a connection for reads: the read replica's when
+/// `database.read_url` is set (pages, reports, exports), else the primary's. Never write
+/// through it: a replica refuses writes.
+pub async fn reading<T, F>(state: &AppState, f: F) -> Result<T, ApiError>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut DbConn) -> Result<T, StoreError> + Send + 'static,
+{
+    let store = state.store.clone();
+    let span = tracing::Span::current();
+    web::block(move || {
+        let _entered = span.enter();
+        let mut conn = store.read_conn()?;
+        f(&mut conn)
+    })
+    .await?
+    .map_err(ApiError::from)
+}
+
 #[derive(OpenApi)]
 #[openapi(
     info(

@@ -9,18 +9,22 @@ use utoipa::ToSchema;
 use super::decisions::{DecisionView, load_decisions};
 use super::error::{ApiError, Problem};
 use super::extract::{ApiJson, PathKey};
-use super::{AppState, blocking};
+use super::{AppState, blocking, reading};
 use crate::analysis::plan::{Plan, PlanRequest, plan};
 use crate::analysis::portfolio::{self, Portfolio};
 use crate::analysis::{self, Report};
 use crate::domain::{Confidence, Criteria, FieldErrors, InitiativeKey, Mode};
-use crate::store::{aggregates, initiatives};
+use crate::store::{self, Freshness, aggregates, initiatives};
 
 /// The report as the API serves it: the report, and the decision log beside it.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ReportView {
     #[serde(flatten)]
     pub report: Report,
+    /// Where the numbers were read (`read_from`) and, from a replica, how far behind the
+    /// primary it may be (`replica_lag_seconds`).
+    #[serde(flatten)]
+    pub freshness: Freshness,
     /// Whether the latest decision went against the evidence (decided before
     /// `min_exposures`, or against the verdict, with an override reason).
     pub decided_against_evidence: bool,
@@ -44,25 +48,42 @@ pub async fn get_report(
     state: web::Data<AppState>,
     PathKey(key): PathKey,
 ) -> Result<HttpResponse, ApiError> {
-    let report = load_report(&state, key.clone()).await?;
+    let (report, freshness) = load_report(&state, key.clone()).await?;
     let log = load_decisions(&state, key).await?;
     Ok(HttpResponse::Ok().json(ReportView {
         report,
+        freshness,
         decided_against_evidence: log.decided_against_evidence,
         decisions: log.decisions,
     }))
 }
 
-/// Loads an initiative's aggregates and builds its report.
-pub async fn load_report(state: &AppState, key: InitiativeKey) -> Result<Report, ApiError> {
-    let (initiative, cells, daily) =
-        blocking(state, move |c| aggregates::for_report(c, &key)).await?;
-    Ok(analysis::build(&initiative, &cells, &daily, Utc::now()))
+/// Loads an initiative's aggregates (from the read replica when one is configured) and
+/// builds its report; says how fresh the numbers are.
+pub async fn load_report(
+    state: &AppState,
+    key: InitiativeKey,
+) -> Result<(Report, Freshness), ApiError> {
+    let replica = state.store.reads_from_replica();
+    let ((initiative, cells, daily), freshness) = reading(state, move |c| {
+        let loaded = aggregates::for_report(c, &key)?;
+        let freshness = if replica {
+            store::freshness(c)?
+        } else {
+            Freshness::PRIMARY
+        };
+        Ok((loaded, freshness))
+    })
+    .await?;
+    Ok((
+        analysis::build(&initiative, &cells, &daily, Utc::now()),
+        freshness,
+    ))
 }
 
 /// Every initiative's report, for the portfolio.
 pub async fn load_portfolio(state: &AppState) -> Result<Portfolio, ApiError> {
-    let all = blocking(state, aggregates::all_for_report).await?;
+    let all = reading(state, aggregates::all_for_report).await?;
     let now = Utc::now();
     let reports: Vec<Report> = all
         .iter()
@@ -78,7 +99,7 @@ pub async fn load_portfolio(state: &AppState) -> Result<Portfolio, ApiError> {
     path = "/api/v1/portfolio",tag = "reports", responses((status = 200, body = PortfolioView)))]
 pub async fn get_portfolio(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let portfolio = load_portfolio(&state).await?;
-    let against = blocking(&state, initiatives::decided_against_evidence).await?;
+    let against = reading(&state, initiatives::decided_against_evidence).await?;
     Ok(HttpResponse::Ok().json(PortfolioView {
         portfolio,
         decided_against_evidence: against.into_iter().collect(),
@@ -345,7 +366,7 @@ pub async fn report_csv_export(
     PathKey(key): PathKey,
 ) -> Result<HttpResponse, ApiError> {
     let filename = format!("{key}-report.csv");
-    let report = load_report(&state, key).await?;
+    let (report, _) = load_report(&state, key).await?;
     let body = report_csv(&report)?;
     Ok(HttpResponse::Ok()
         .insert_header((header::CONTENT_TYPE, "text/csv; charset=utf-8"))

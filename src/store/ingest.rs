@@ -20,7 +20,7 @@ use diesel::upsert::excluded;
 use tokio::sync::{mpsc, oneshot};
 
 use super::schema::{aggregate_cells, customers, daily_counts, events};
-use super::{DbConn, Fault, Store, StoreError, lock_initiatives, on_backend, to_naive, to_utc};
+use super::{DbConn, Fault, Store, StoreError, bulk, share_initiatives, to_naive, to_utc};
 use crate::domain::customer::{self, CellContribution, CellKey, OfferContext};
 use crate::domain::{
     Cents, CustomerState, Event, EventBody, FieldError, Initiative, InitiativeKey, SegmentKey,
@@ -96,32 +96,32 @@ pub enum IngestError {
 
 #[derive(Insertable)]
 #[diesel(table_name = events, treat_none_as_default_value = false)]
-struct NewEventRow {
-    initiative_id: i64,
-    event_id: String,
-    event_type: &'static str,
-    customer_id: String,
-    occurred_at: chrono::NaiveDateTime,
-    received_at: chrono::NaiveDateTime,
-    segment: Option<String>,
-    variant: Option<String>,
-    amount_cents: Option<i64>,
-    currency: Option<String>,
-    sentiment: Option<&'static str>,
+pub(super) struct NewEventRow {
+    pub(super) initiative_id: i64,
+    pub(super) event_id: String,
+    pub(super) event_type: &'static str,
+    pub(super) customer_id: String,
+    pub(super) occurred_at: chrono::NaiveDateTime,
+    pub(super) received_at: chrono::NaiveDateTime,
+    pub(super) segment: Option<String>,
+    pub(super) variant: Option<String>,
+    pub(super) amount_cents: Option<i64>,
+    pub(super) currency: Option<String>,
+    pub(super) sentiment: Option<&'static str>,
 }
 
 #[derive(Insertable, Queryable, Selectable, Clone)]
 #[diesel(table_name = customers, treat_none_as_default_value = false)]
-struct CustomerRow {
-    initiative_id: i64,
-    customer_id: String,
-    segment: String,
-    variant: String,
-    first_exposed_at: chrono::NaiveDateTime,
-    active_cents: i64,
-    cancelled: bool,
-    sentiment: Option<String>,
-    sentiment_at: Option<chrono::NaiveDateTime>,
+pub(super) struct CustomerRow {
+    pub(super) initiative_id: i64,
+    pub(super) customer_id: String,
+    pub(super) segment: String,
+    pub(super) variant: String,
+    pub(super) first_exposed_at: chrono::NaiveDateTime,
+    pub(super) active_cents: i64,
+    pub(super) cancelled: bool,
+    pub(super) sentiment: Option<String>,
+    pub(super) sentiment_at: Option<chrono::NaiveDateTime>,
 }
 
 impl CustomerRow {
@@ -159,25 +159,25 @@ impl CustomerRow {
 
 #[derive(Insertable)]
 #[diesel(table_name = aggregate_cells)]
-struct CellDeltaRow {
-    initiative_id: i64,
-    segment: String,
-    variant: String,
-    sentiment: &'static str,
-    preordered: bool,
-    customers: i64,
-    cancelled: i64,
-    revenue_cents: i64,
-    revenue_sq_cents: f64,
+pub(super) struct CellDeltaRow {
+    pub(super) initiative_id: i64,
+    pub(super) segment: String,
+    pub(super) variant: String,
+    pub(super) sentiment: &'static str,
+    pub(super) preordered: bool,
+    pub(super) customers: i64,
+    pub(super) cancelled: i64,
+    pub(super) revenue_cents: i64,
+    pub(super) revenue_sq_cents: f64,
 }
 
 #[derive(Insertable)]
 #[diesel(table_name = daily_counts)]
-struct DailyDeltaRow {
-    initiative_id: i64,
-    day: String,
-    exposures: i64,
-    preorders: i64,
+pub(super) struct DailyDeltaRow {
+    pub(super) initiative_id: i64,
+    pub(super) day: String,
+    pub(super) exposures: i64,
+    pub(super) preorders: i64,
 }
 
 #[derive(Default, Clone, Copy)]
@@ -265,6 +265,8 @@ struct InitiativeWork {
     initiative: Initiative,
     /// Customers read so far: `None` means known not to be exposed yet.
     customers: HashMap<String, Option<CustomerState>>,
+    /// Customers stored before this group (their rows are updated, the others inserted).
+    stored_customers: HashSet<String>,
     /// Customers changed by this group, to be written back.
     dirty: HashSet<String>,
     /// Event ids of this group's requests that are stored already, or are being stored
@@ -280,7 +282,11 @@ struct InitiativeWork {
 #[derive(Debug, Default)]
 pub struct Ingestor {
     known_segments: HashSet<String>,
+    retries: u64,
 }
+
+/// Most runs of one group transaction that loses races with other instances.
+const MAX_ATTEMPTS: u32 = 8;
 
 impl Ingestor {
     /// Applies a group of requests in one transaction. The outer `Result` fails when the
@@ -291,7 +297,29 @@ impl Ingestor {
         conn: &mut DbConn,
         batches: &[IngestBatch],
     ) -> Result<Vec<Result<IngestOutcome, IngestError>>, StoreError> {
-        ingest_group(conn, batches, &mut self.known_segments)
+        // On PostgreSQL, instances ingest into one initiative side by side; a group that
+        // lost a race with another (see `bulk`) is rolled back and run again from its
+        // reads, a bounded number of times.
+        let mut attempt = 1;
+        loop {
+            match ingest_group(conn, batches, &mut self.known_segments) {
+                Err(e)
+                    if attempt < MAX_ATTEMPTS
+                        && matches!(conn, DbConn::Postgres(_))
+                        && bulk::lost_a_race(&e) =>
+                {
+                    tracing::debug!(error = %e, attempt, "ingest group lost a race; retrying");
+                    self.retries += 1;
+                    attempt += 1;
+                }
+                result => return result,
+            }
+        }
+    }
+
+    /// Group transactions run again after losing a race with another instance.
+    pub fn retries(&self) -> u64 {
+        self.retries
     }
 }
 
@@ -302,7 +330,7 @@ fn ingest_group(
 ) -> Result<Vec<Result<IngestOutcome, IngestError>>, StoreError> {
     conn.transaction(|conn| {
         let keys: Vec<&str> = batches.iter().map(|b| b.initiative.as_str()).collect();
-        lock_initiatives(conn, &keys)?;
+        share_initiatives(conn, &keys)?;
         let mut work: HashMap<InitiativeKey, InitiativeWork> = HashMap::new();
         for key in &keys {
             if work.keys().any(|k| k.as_str() == *key) {
@@ -314,6 +342,7 @@ fn ingest_group(
                     InitiativeWork {
                         initiative,
                         customers: HashMap::new(),
+                        stored_customers: HashSet::new(),
                         dirty: HashSet::new(),
                         known_ids: HashMap::new(),
                         new_events: Vec::new(),
@@ -372,8 +401,8 @@ fn load_segments(
     Ok(())
 }
 
-/// Reads, in one query each for the whole group, which of the group's event ids are
-/// stored already and the state of every customer the group names.
+/// Reads, in one query each for the whole group, the state of every customer the group
+/// names and which of the group's event ids are stored already.
 fn prefetch(
     conn: &mut DbConn,
     w: &mut InitiativeWork,
@@ -393,6 +422,33 @@ fn prefetch(
     customer_ids.sort_unstable();
     customer_ids.dedup();
 
+    let mut found = HashMap::new();
+    // On PostgreSQL the rows are locked (`FOR UPDATE`) as they are read, in
+    // `customer_id` order across chunks: an instance changing one of these customers
+    // waits for this group's commit, and two groups lock their common customers in the
+    // same order.
+    for chunk in customer_ids.chunks(5_000) {
+        macro_rules! query {
+            () => {
+                customers::table
+                    .select(CustomerRow::as_select())
+                    .filter(customers::initiative_id.eq(initiative_id))
+                    .filter(customers::customer_id.eq_any(chunk))
+                    .order(customers::customer_id.asc())
+            };
+        }
+        let rows: Vec<CustomerRow> = match conn {
+            DbConn::Postgres(c) => query!().for_update().load(c)?,
+            DbConn::Sqlite(c) => query!().load(c)?,
+        };
+        for row in rows {
+            let id = row.customer_id.clone();
+            found.insert(id, Some(row.into_state()?));
+        }
+    }
+    // Event ids are read after the customers are locked: an instance that stored some
+    // of these events for these customers has committed by now, so they read as stored
+    // (read before, they would look new while the customers' state already holds them).
     let mut stored = HashMap::new();
     for chunk in ids.chunks(5_000) {
         stored.extend(
@@ -403,18 +459,18 @@ fn prefetch(
                 .load::<(String, EventContent)>(conn)?,
         );
     }
-    let mut found = HashMap::new();
-    for chunk in customer_ids.chunks(5_000) {
-        let rows: Vec<CustomerRow> = customers::table
-            .select(CustomerRow::as_select())
-            .filter(customers::initiative_id.eq(initiative_id))
-            .filter(customers::customer_id.eq_any(chunk))
-            .load(conn)?;
-        for row in rows {
-            let id = row.customer_id.clone();
-            found.insert(id, Some(row.into_state()?));
-        }
+    // A stored event of a customer that read as absent: another instance committed both
+    // between the two reads. This group's view of that customer is stale: run it again.
+    if stored.values().any(|e: &EventContent| {
+        customer_ids.binary_search(&e.customer_id.as_str()).is_ok()
+            && !found.contains_key(&e.customer_id)
+    }) {
+        return Err(StoreError::Database(diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::SerializationFailure,
+            Box::new("a customer was stored by another instance while this group read".to_owned()),
+        )));
     }
+    w.stored_customers = found.keys().cloned().collect();
     for c in customer_ids {
         found.entry(c.to_owned()).or_insert(None);
     }
@@ -592,15 +648,12 @@ fn event_row(initiative_id: i64, e: &Event, received_at: DateTime<Utc>) -> NewEv
 /// Rows per multi-row INSERT: below SQLite's 32,766 bound parameters for every table here.
 const ROWS_PER_STATEMENT: usize = 2_000;
 
+/// Writes one initiative's share of the group: its new events, its customers' new state,
+/// then the deltas of its aggregate cells and daily counts (last, in key order, so their
+/// row locks are held briefly and always taken in the same order).
 fn write_work(conn: &mut DbConn, w: &InitiativeWork) -> Result<(), StoreError> {
     let id = w.initiative.id;
-    for chunk in w.new_events.chunks(ROWS_PER_STATEMENT) {
-        on_backend!(conn, |c| diesel::insert_into(events::table)
-            .values(chunk)
-            .execute(c))?;
-    }
-
-    let customer_rows: Vec<CustomerRow> = w
+    let mut customer_rows: Vec<CustomerRow> = w
         .dirty
         .iter()
         .filter_map(|c| {
@@ -610,23 +663,8 @@ fn write_work(conn: &mut DbConn, w: &InitiativeWork) -> Result<(), StoreError> {
                 .map(|s| CustomerRow::from_state(id, c, s))
         })
         .collect();
-    for chunk in customer_rows.chunks(ROWS_PER_STATEMENT) {
-        on_backend!(conn, |c| {
-            diesel::insert_into(customers::table)
-                .values(chunk)
-                .on_conflict((customers::initiative_id, customers::customer_id))
-                .do_update()
-                .set((
-                    customers::active_cents.eq(excluded(customers::active_cents)),
-                    customers::cancelled.eq(excluded(customers::cancelled)),
-                    customers::sentiment.eq(excluded(customers::sentiment)),
-                    customers::sentiment_at.eq(excluded(customers::sentiment_at)),
-                ))
-                .execute(c)
-        })?;
-    }
-
-    let cell_rows: Vec<CellDeltaRow> = w
+    customer_rows.sort_by(|a, b| a.customer_id.cmp(&b.customer_id));
+    let mut cell_rows: Vec<CellDeltaRow> = w
         .cells
         .iter()
         .filter(|(_, d)| {
@@ -647,36 +685,15 @@ fn write_work(conn: &mut DbConn, w: &InitiativeWork) -> Result<(), StoreError> {
             revenue_sq_cents: d.revenue_sq_cents,
         })
         .collect();
-    // One statement per cell: a group touches few cells, and diesel cannot express a
-    // multi-row upsert with arithmetic on SQLite.
-    for row in &cell_rows {
-        on_backend!(conn, |c| {
-            diesel::insert_into(aggregate_cells::table)
-                .values(row)
-                .on_conflict((
-                    aggregate_cells::initiative_id,
-                    aggregate_cells::segment,
-                    aggregate_cells::variant,
-                    aggregate_cells::sentiment,
-                    aggregate_cells::preordered,
-                ))
-                .do_update()
-                .set((
-                    aggregate_cells::customers
-                        .eq(aggregate_cells::customers + excluded(aggregate_cells::customers)),
-                    aggregate_cells::cancelled
-                        .eq(aggregate_cells::cancelled + excluded(aggregate_cells::cancelled)),
-                    aggregate_cells::revenue_cents
-                        .eq(aggregate_cells::revenue_cents
-                            + excluded(aggregate_cells::revenue_cents)),
-                    aggregate_cells::revenue_sq_cents.eq(aggregate_cells::revenue_sq_cents
-                        + excluded(aggregate_cells::revenue_sq_cents)),
-                ))
-                .execute(c)
-        })?;
-    }
-
-    let daily_rows: Vec<DailyDeltaRow> = w
+    cell_rows.sort_by(|a, b| {
+        (&a.segment, &a.variant, a.sentiment, a.preordered).cmp(&(
+            &b.segment,
+            &b.variant,
+            b.sentiment,
+            b.preordered,
+        ))
+    });
+    let mut daily_rows: Vec<DailyDeltaRow> = w
         .daily
         .iter()
         .filter(|(_, (e, p))| *e != 0 || *p != 0)
@@ -687,20 +704,84 @@ fn write_work(conn: &mut DbConn, w: &InitiativeWork) -> Result<(), StoreError> {
             preorders: *p,
         })
         .collect();
-    for row in &daily_rows {
-        on_backend!(conn, |c| {
-            diesel::insert_into(daily_counts::table)
-                .values(row)
-                .on_conflict((daily_counts::initiative_id, daily_counts::day))
-                .do_update()
-                .set((
-                    daily_counts::exposures
-                        .eq(daily_counts::exposures + excluded(daily_counts::exposures)),
-                    daily_counts::preorders
-                        .eq(daily_counts::preorders + excluded(daily_counts::preorders)),
-                ))
-                .execute(c)
-        })?;
+    daily_rows.sort_by(|a, b| a.day.cmp(&b.day));
+
+    match conn {
+        DbConn::Postgres(c) => {
+            let (stored, new): (Vec<CustomerRow>, Vec<CustomerRow>) = customer_rows
+                .into_iter()
+                .partition(|r| w.stored_customers.contains(&r.customer_id));
+            bulk::write_group(c, id, &w.new_events, &new, &stored, &cell_rows, &daily_rows)
+        }
+        DbConn::Sqlite(c) => {
+            write_sqlite(c, &w.new_events, &customer_rows, &cell_rows, &daily_rows)
+        }
+    }
+}
+
+/// SQLite's writes: multi-row inserts and an upsert per cell (a group touches few cells,
+/// and the database write lock is held for the whole transaction anyway).
+fn write_sqlite(
+    c: &mut diesel::SqliteConnection,
+    events_rows: &[NewEventRow],
+    customer_rows: &[CustomerRow],
+    cell_rows: &[CellDeltaRow],
+    daily_rows: &[DailyDeltaRow],
+) -> Result<(), StoreError> {
+    for chunk in events_rows.chunks(ROWS_PER_STATEMENT) {
+        diesel::insert_into(events::table)
+            .values(chunk)
+            .execute(c)?;
+    }
+    for chunk in customer_rows.chunks(ROWS_PER_STATEMENT) {
+        diesel::insert_into(customers::table)
+            .values(chunk)
+            .on_conflict((customers::initiative_id, customers::customer_id))
+            .do_update()
+            .set((
+                customers::active_cents.eq(excluded(customers::active_cents)),
+                customers::cancelled.eq(excluded(customers::cancelled)),
+                customers::sentiment.eq(excluded(customers::sentiment)),
+                customers::sentiment_at.eq(excluded(customers::sentiment_at)),
+            ))
+            .execute(c)?;
+    }
+    for row in cell_rows {
+        diesel::insert_into(aggregate_cells::table)
+            .values(row)
+            .on_conflict((
+                aggregate_cells::initiative_id,
+                aggregate_cells::segment,
+                aggregate_cells::variant,
+                aggregate_cells::sentiment,
+                aggregate_cells::preordered,
+            ))
+            .do_update()
+            .set((
+                aggregate_cells::customers
+                    .eq(aggregate_cells::customers + excluded(aggregate_cells::customers)),
+                aggregate_cells::cancelled
+                    .eq(aggregate_cells::cancelled + excluded(aggregate_cells::cancelled)),
+                aggregate_cells::revenue_cents
+                    .eq(aggregate_cells::revenue_cents + excluded(aggregate_cells::revenue_cents)),
+                aggregate_cells::revenue_sq_cents
+                    .eq(aggregate_cells::revenue_sq_cents
+                        + excluded(aggregate_cells::revenue_sq_cents)),
+            ))
+            .execute(c)?;
+    }
+    for row in daily_rows {
+        diesel::insert_into(daily_counts::table)
+            .values(row)
+            .on_conflict((daily_counts::initiative_id, daily_counts::day))
+            .do_update()
+            .set((
+                daily_counts::exposures
+                    .eq(daily_counts::exposures + excluded(daily_counts::exposures)),
+                daily_counts::preorders
+                    .eq(daily_counts::preorders + excluded(daily_counts::preorders)),
+            ))
+            .execute(c)?;
     }
     Ok(())
 }
@@ -786,6 +867,8 @@ pub struct IngestStats {
     pub requests_refused: AtomicU64,
     /// Transactions committed by the writer (each holds one or more requests).
     pub transactions: AtomicU64,
+    /// Group transactions run again after losing a race with another instance.
+    pub race_retries: AtomicU64,
 }
 
 impl IngestQueue {
@@ -910,7 +993,11 @@ fn writer_loop(
             continue;
         };
         let batches: Vec<IngestBatch> = jobs.iter().map(|j| j.batch.clone()).collect();
-        match ingestor.apply(conn, &batches) {
+        let applied = ingestor.apply(conn, &batches);
+        stats
+            .race_retries
+            .store(ingestor.retries(), Ordering::Relaxed);
+        match applied {
             Ok(results) => {
                 stats.transactions.fetch_add(1, Ordering::Relaxed);
                 store.record_write_success();

@@ -2,6 +2,7 @@
 
 pub mod aggregates;
 pub mod audit;
+mod bulk;
 pub mod events;
 pub mod inbox;
 pub mod ingest;
@@ -112,6 +113,9 @@ pub enum SqliteSync {
 #[derive(Debug, Clone)]
 pub struct StoreOptions {
     pub url: DatabaseUrl,
+    /// A PostgreSQL streaming replica for pages, reports and exports (`database.read_url`);
+    /// `None`: they read from `url`. Writes always go to `url`.
+    pub read_url: Option<DatabaseUrl>,
     pub pool_size: u32,
     pub sqlite_synchronous: SqliteSync,
     pub busy_timeout: Duration,
@@ -143,6 +147,12 @@ pub enum StoreError {
     Corrupt(String),
     #[error("{0}")]
     ReadOnly(String),
+    /// Every pooled connection stayed busy for the whole acquire timeout.
+    #[error(
+        "all {size} database connections of this instance stayed busy for {} ms \
+         (database.pool_size; the database may be slow or overloaded)", .waited.as_millis()
+    )]
+    PoolExhausted { size: u32, waited: Duration },
 }
 
 /// A database failure that is not the request's fault: it says what the operator (or the
@@ -233,6 +243,7 @@ impl StoreError {
         match self {
             StoreError::Connection(m) => Some(Fault::of_message(m).unwrap_or(Fault::Unreachable)),
             StoreError::ReadOnly(_) => Some(Fault::ReadOnly),
+            StoreError::PoolExhausted { .. } => Some(Fault::Busy),
             StoreError::Database(e) => Fault::of_diesel(e),
             StoreError::Migration(m) => Fault::of_message(m),
             _ => None,
@@ -256,11 +267,20 @@ impl From<FieldErrors> for StoreError {
 #[derive(Debug, Clone)]
 pub struct ConnectionFactory {
     options: StoreOptions,
+    /// Opens connections to the read replica instead of `options.url`.
+    replica: bool,
 }
 
 impl ConnectionFactory {
+    fn url(&self) -> &DatabaseUrl {
+        match (&self.options.read_url, self.replica) {
+            (Some(url), true) => url,
+            _ => &self.options.url,
+        }
+    }
+
     pub fn open(&self) -> Result<DbConn, StoreError> {
-        match &self.options.url {
+        match self.url() {
             DatabaseUrl::Postgres(url) => diesel::PgConnection::establish(&with_connect_timeout(
                 url,
                 self.options.acquire_timeout,
@@ -324,6 +344,8 @@ pub type PooledConn = PooledConnection<ConnectionFactory>;
 #[derive(Clone)]
 pub struct Store {
     pool: Pool,
+    /// Connections to the read replica, when `database.read_url` is set.
+    read_pool: Option<Pool>,
     factory: ConnectionFactory,
     health: Arc<WriteHealth>,
 }
@@ -366,7 +388,10 @@ impl Store {
         {
             return Err(read_only_error(path, &why, None));
         }
-        let factory = ConnectionFactory { options };
+        let factory = ConnectionFactory {
+            options,
+            replica: false,
+        };
         // Migrate on one connection before the pool opens any, so every pooled SQLite
         // connection sees WAL mode and the final schema.
         let migrated = factory.open().and_then(|mut first| {
@@ -386,11 +411,52 @@ impl Store {
             .connection_timeout(factory.options.acquire_timeout)
             .build(factory.clone())
             .map_err(|e| StoreError::Connection(e.to_string()))?;
+        // The replica's pool connects on demand: a replica that is down at start-up makes
+        // reads answer 503 until it is back, it does not stop the service from starting.
+        let read_pool = factory.options.read_url.as_ref().map(|_| {
+            r2d2::Pool::builder()
+                .max_size(factory.options.pool_size.max(1))
+                .min_idle(Some(0))
+                .connection_timeout(factory.options.acquire_timeout)
+                .build_unchecked(ConnectionFactory {
+                    options: factory.options.clone(),
+                    replica: true,
+                })
+        });
         Ok(Self {
             pool,
+            read_pool,
             factory,
             health: Arc::default(),
         })
+    }
+
+    /// A pooled connection for pages, reports and exports: to the read replica when
+    /// `database.read_url` is set, else to the primary. Never write through it.
+    pub fn read_conn(&self) -> Result<PooledConn, StoreError> {
+        self.checkout(self.read_pool.as_ref().unwrap_or(&self.pool))
+    }
+
+    /// A connection of `pool`; when none came free within the acquire timeout while all
+    /// were handed out, says the pool is exhausted (a `503` with `Retry-After`), not that
+    /// the database is unreachable.
+    fn checkout(&self, pool: &Pool) -> Result<PooledConn, StoreError> {
+        pool.get().map_err(|e| {
+            let state = pool.state();
+            if state.connections >= pool.max_size() && state.idle_connections == 0 {
+                StoreError::PoolExhausted {
+                    size: pool.max_size(),
+                    waited: self.acquire_timeout(),
+                }
+            } else {
+                StoreError::from(e)
+            }
+        })
+    }
+
+    /// Whether reads go to a replica (`database.read_url` is set).
+    pub fn reads_from_replica(&self) -> bool {
+        self.read_pool.is_some()
     }
 
     /// The configured wait for a connection.
@@ -404,7 +470,7 @@ impl Store {
 
     /// A pooled connection. Blocking: call from a blocking context.
     pub fn conn(&self) -> Result<PooledConn, StoreError> {
-        Ok(self.pool.get()?)
+        self.checkout(&self.pool)
     }
 
     /// A connection of its own, outside the pool (the ingest writer keeps one).
@@ -595,6 +661,88 @@ pub(crate) fn lock_initiatives(conn: &mut DbConn, keys: &[&str]) -> Result<usize
             .execute(conn)?;
     }
     Ok(matched)
+}
+
+/// Opens an ingest transaction's hold on its initiatives, so that none changes status
+/// (stops, concludes) while the group writes its events. On PostgreSQL a *shared* row
+/// lock, in key order: instances ingesting into the same initiative do not wait for one
+/// another (their conflicts are per customer, per event id and per aggregate cell, see
+/// `store::bulk`), while a status change waits for the writers. On SQLite the database
+/// write lock, as [`lock_initiatives`]. Returns how many initiatives matched.
+pub(crate) fn share_initiatives(conn: &mut DbConn, keys: &[&str]) -> Result<usize, StoreError> {
+    use schema::initiatives::dsl as i;
+    match conn {
+        DbConn::Postgres(c) => {
+            let mut sorted: Vec<&str> = keys.to_vec();
+            sorted.sort_unstable();
+            sorted.dedup();
+            let ids: Vec<i64> = i::initiatives
+                .filter(i::key.eq_any(&sorted))
+                .order(i::key.asc())
+                .select(i::id)
+                .for_share()
+                .load(c)?;
+            Ok(ids.len())
+        }
+        DbConn::Sqlite(_) => lock_initiatives(conn, keys),
+    }
+}
+
+/// Where a read was served from, and how far behind the primary it may be.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, utoipa::ToSchema)]
+pub struct Freshness {
+    /// `primary`, or `replica` when `database.read_url` is set and that server is a standby.
+    pub read_from: ReadFrom,
+    /// On a replica: seconds between now and the last transaction it replayed, or 0 when it
+    /// has replayed all it received (an idle primary sends nothing, so a caught-up replica
+    /// reads 0, not the time since the last write). `null` on the primary.
+    pub replica_lag_seconds: Option<f64>,
+}
+
+/// Which server a read came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ReadFrom {
+    Primary,
+    Replica,
+}
+
+impl Freshness {
+    pub const PRIMARY: Self = Self {
+        read_from: ReadFrom::Primary,
+        replica_lag_seconds: None,
+    };
+}
+
+/// How fresh reads on `conn` are: asks PostgreSQL whether it is a standby and how far its
+/// replay is behind; SQLite and a primary are current.
+pub fn freshness(conn: &mut DbConn) -> Result<Freshness, StoreError> {
+    #[derive(QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = diesel::sql_types::Bool)]
+        standby: bool,
+        #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Double>)]
+        lag: Option<f64>,
+    }
+    let DbConn::Postgres(c) = conn else {
+        return Ok(Freshness::PRIMARY);
+    };
+    let row: Row = diesel::sql_query(
+        "SELECT pg_is_in_recovery() AS standby, CASE \
+           WHEN NOT pg_is_in_recovery() THEN NULL \
+           WHEN pg_last_wal_receive_lsn() IS NOT DISTINCT FROM pg_last_wal_replay_lsn() THEN 0 \
+           ELSE GREATEST(0, EXTRACT(EPOCH FROM now() - pg_last_xact_replay_timestamp()))::float8 \
+         END AS lag",
+    )
+    .get_result(c)?;
+    Ok(if row.standby {
+        Freshness {
+            read_from: ReadFrom::Replica,
+            replica_lag_seconds: Some(row.lag.unwrap_or(0.0)),
+        }
+    } else {
+        Freshness::PRIMARY
+    })
 }
 
 pub(crate) fn to_naive(t: chrono::DateTime<chrono::Utc>) -> chrono::NaiveDateTime {

@@ -135,6 +135,7 @@ impl From<ApiError> for PageError {
             ApiError::NotFound(what) => PageError::NotFound(what),
             ApiError::Unavailable(cause)
             | ApiError::StorageFull(cause)
+            | ApiError::PoolExhausted(cause)
             | ApiError::NotReady(cause) => {
                 tracing::warn!(%cause, "page failed");
                 PageError::Unavailable

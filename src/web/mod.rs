@@ -31,7 +31,7 @@ use crate::api::extract::initiative_key;
 use crate::api::initiatives::record_decision;
 use crate::api::reports::{load_portfolio, load_report};
 use crate::api::routes::{Register, Resources, Rule};
-use crate::api::{AppState, blocking};
+use crate::api::{AppState, blocking, reading};
 use crate::domain::access::{Denied, Need};
 use crate::domain::{Status, TeamKey};
 use crate::store::initiatives;
@@ -103,7 +103,7 @@ async fn portfolio_page(
 ) -> Result<HttpResponse, PageError> {
     let filter = Filter::from_query(req.query_string())?;
     let portfolio = load_portfolio(&state).await?;
-    let against = blocking(&state, initiatives::decided_against_evidence).await?;
+    let against = reading(&state, initiatives::decided_against_evidence).await?;
     Ok(layout::html(
         StatusCode::OK,
         portfolio::page(&portfolio, &filter, &against, session::nav(&req).as_ref()),
@@ -128,7 +128,7 @@ async fn readout(
     // The key exactly as the sign-in check saw it.
     let key =
         initiative_key(req.match_info()).map_err(|_| PageError::UnknownInitiative(raw.clone()))?;
-    let report = load_report(state, key.clone())
+    let (report, freshness) = load_report(state, key.clone())
         .await
         .map_err(|e| PageError::for_initiative(e, &raw))?;
     let log = load_decisions(state, key)
@@ -149,7 +149,7 @@ async fn readout(
     let nav = signed_in.map(|s| s.nav());
     Ok(layout::html(
         status,
-        readout::page(&report, &log, nav.as_ref(), decide.as_ref()),
+        readout::page(&report, &log, freshness, nav.as_ref(), decide.as_ref()),
     ))
 }
 

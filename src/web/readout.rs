@@ -14,6 +14,7 @@ use crate::analysis::report::{Range, SentimentConversion};
 use crate::analysis::words::{confidence, count, money, odds, p_value, percent, percent_range};
 use crate::api::decisions::{DecisionList, evidence_line};
 use crate::domain::{Mode, Status};
+use crate::store::{Freshness, ReadFrom};
 
 /// The headline the verdict reads: the rate, its interval and the interval's name
 /// ("95% anytime-valid interval"). In fixed mode, once the single read has happened,
@@ -79,6 +80,7 @@ pub struct DecideForm {
 pub fn page(
     report: &Report,
     log: &DecisionList,
+    freshness: Freshness,
     nav: Option<&layout::Nav>,
     decide: Option<&DecideForm>,
 ) -> Markup {
@@ -91,6 +93,7 @@ pub fn page(
                 a href="/" { "Portfolio" } " › " span { (i.name) }
             }
             (head(report))
+            (staleness(freshness))
             @if report.demand.exposures == 0 {
                 (no_exposures(report))
             } @else {
@@ -111,6 +114,22 @@ pub fn page(
             (data_links(report))
         },
     )
+}
+
+/// Read from a replica: say so, and how far behind the primary it may be.
+fn staleness(freshness: Freshness) -> Markup {
+    match (freshness.read_from, freshness.replica_lag_seconds) {
+        (ReadFrom::Replica, Some(lag)) if lag >= 1.0 => html! {
+            p.note id="replica-lag" {
+                "Read from a replica " (format!("{lag:.0}")) " s behind the primary: "
+                "the latest events may not be counted yet."
+            }
+        },
+        (ReadFrom::Replica, _) => html! {
+            p.note id="replica-lag" { "Read from a replica, up to date with the primary." }
+        },
+        (ReadFrom::Primary, _) => html! {},
+    }
 }
 
 fn head(report: &Report) -> Markup {

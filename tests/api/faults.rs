@@ -23,14 +23,14 @@ const ACQUIRE_MS: u64 = 2_000;
 const FAULT_ANSWER_BOUND: Duration = Duration::from_millis(ACQUIRE_MS + 3_000);
 const READY_ANSWER_BOUND: Duration = Duration::from_millis(1_000 + 1_500);
 
-fn is_root() -> bool {
+pub(crate) fn is_root() -> bool {
     Command::new("id")
         .arg("-u")
         .output()
         .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
 }
 
-fn run(cmd: &mut Command) -> Result<String, String> {
+pub(crate) fn run(cmd: &mut Command) -> Result<String, String> {
     let out = cmd.output().map_err(|e| format!("{cmd:?}: {e}"))?;
     if out.status.success() {
         Ok(String::from_utf8_lossy(&out.stdout).into_owned())
@@ -46,7 +46,7 @@ fn run(cmd: &mut Command) -> Result<String, String> {
 // ---------------------------------------------------------------- PostgreSQL outage
 
 /// A PostgreSQL server of the test's own, on a spare port; stopped when dropped.
-struct OwnPostgres {
+pub(crate) struct OwnPostgres {
     bin: PathBuf,
     dir: tempfile::TempDir,
     port: u16,
@@ -54,7 +54,7 @@ struct OwnPostgres {
 
 impl OwnPostgres {
     /// The newest installed server's binaries, or why there are none.
-    fn binaries() -> Result<PathBuf, String> {
+    pub(crate) fn binaries() -> Result<PathBuf, String> {
         let root = Path::new("/usr/lib/postgresql");
         let mut versions: Vec<(u32, PathBuf)> = std::fs::read_dir(root)
             .map_err(|e| format!("{}: {e}", root.display()))?
@@ -74,7 +74,7 @@ impl OwnPostgres {
 
     /// A command of the server's binaries, as the `postgres` user when we are root
     /// (initdb refuses to run as root).
-    fn command(&self, tool: &str) -> Command {
+    pub(crate) fn command(&self, tool: &str) -> Command {
         let path = self.bin.join(tool);
         if is_root() {
             let mut c = Command::new("runuser");
@@ -85,7 +85,7 @@ impl OwnPostgres {
         }
     }
 
-    fn start_new() -> Result<Self, String> {
+    pub(crate) fn start_new() -> Result<Self, String> {
         let bin = Self::binaries()?;
         let dir = tempfile::Builder::new()
             .prefix("offerlab-pg-")
@@ -110,17 +110,54 @@ impl OwnPostgres {
         Ok(pg)
     }
 
-    fn data(&self) -> PathBuf {
+    /// A streaming replica of this server: `pg_basebackup -R` of its data into a folder of
+    /// its own, started on another spare port (hot standby).
+    pub(crate) fn start_replica(&self) -> Result<Self, String> {
+        let dir = tempfile::Builder::new()
+            .prefix("offerlab-pg-replica-")
+            .tempdir()
+            .map_err(|e| e.to_string())?;
+        if is_root() {
+            run(Command::new("chown").arg("postgres:").arg(dir.path()))?;
+        }
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map_err(|e| e.to_string())?
+            .port();
+        let replica = Self {
+            bin: self.bin.clone(),
+            dir,
+            port,
+        };
+        run(replica
+            .command("pg_basebackup")
+            .args([
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &self.port.to_string(),
+                "-U",
+                "postgres",
+            ])
+            .arg("-D")
+            .arg(replica.data())
+            .args(["-R", "-X", "stream", "--no-sync"]))?;
+        replica.start()?;
+        Ok(replica)
+    }
+
+    pub(crate) fn data(&self) -> PathBuf {
         self.dir.path().join("data")
     }
 
-    fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
     }
 
-    fn start(&self) -> Result<(), String> {
+    pub(crate) fn start(&self) -> Result<(), String> {
         let options = format!(
-            "-c listen_addresses=127.0.0.1 -c port={} -c unix_socket_directories={} -c fsync=off",
+            "-c listen_addresses=127.0.0.1 -c port={} -c unix_socket_directories={} -c fsync=off \
+             -c wal_level=replica -c max_wal_senders=4",
             self.port,
             self.dir.path().display()
         );
@@ -159,7 +196,7 @@ impl OwnPostgres {
         Ok(())
     }
 
-    fn stop(&self) -> Result<(), String> {
+    pub(crate) fn stop(&self) -> Result<(), String> {
         run(self.command("pg_ctl").arg("-D").arg(self.data()).args([
             "-m",
             "immediate",
@@ -554,4 +591,103 @@ async fn starting_on_a_read_only_database_says_read_only() {
     eprintln!("read-only start: {message}");
     assert!(message.contains("read-only"), "{message}");
     assert!(message.contains("offerlab.db"), "names the file: {message}");
+}
+
+// ---------------------------------------------------------------- pool exhausted
+
+/// Every pooled connection busy for the whole acquire timeout: a 503 `busy` problem with
+/// `Retry-After`, and the request holding the connection still completes. The pool (one
+/// connection) is held by a report whose read waits on a table lock the test takes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_exhausted_pool_answers_503_busy_with_retry_after() {
+    let Some(db) = TestDb::create(crate::helpers::Backend::Postgres) else {
+        return;
+    };
+    let url = db.url().to_owned();
+    let url_for_watch = url.clone();
+    let app = spawn_app_on(db, |s| {
+        s.database.pool_size = 1;
+        s.database.acquire_timeout_ms = 1_000;
+    })
+    .await;
+    app.running_initiative("crowded", json!({})).await;
+    // Warm the access cache so the held request needs the pool only for its read.
+    assert_eq!(
+        app.get("/api/v1/initiatives/crowded/report").await.status,
+        200
+    );
+
+    let (locked_tx, locked_rx) = std::sync::mpsc::channel();
+    let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
+    let holder = std::thread::spawn(move || {
+        use diesel::connection::SimpleConnection;
+        let mut c = <diesel::PgConnection as diesel::Connection>::establish(&url).unwrap();
+        c.batch_execute("BEGIN; LOCK TABLE aggregate_cells IN ACCESS EXCLUSIVE MODE")
+            .unwrap();
+        locked_tx.send(()).unwrap();
+        let _ = release_rx.recv_timeout(Duration::from_secs(60));
+        c.batch_execute("COMMIT").unwrap();
+    });
+    locked_rx.recv().unwrap();
+    let held = {
+        let request = app
+            .client
+            .get(app.url("/api/v1/initiatives/crowded/report"));
+        tokio::spawn(async move { request.send().await.map(|r| r.status().as_u16()) })
+    };
+    // The held request has the one connection once its read waits on the lock.
+    let watch_url = url_for_watch.clone();
+    let waiting = tokio::task::spawn_blocking(move || {
+        let mut c = <diesel::PgConnection as diesel::Connection>::establish(&watch_url).unwrap();
+        for _ in 0..200 {
+            let n: i64 = diesel::RunQueryDsl::get_result(
+                diesel::select(diesel::dsl::sql::<diesel::sql_types::BigInt>(
+                    "(SELECT count(*) FROM pg_stat_activity \
+                      WHERE datname = current_database() AND wait_event_type = 'Lock')",
+                )),
+                &mut c,
+            )
+            .unwrap();
+            if n > 0 {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        false
+    })
+    .await
+    .unwrap();
+    assert!(waiting, "the held report waits on the lock");
+    let busy = app
+        .client
+        .get(app.url("/api/v1/initiatives/crowded/report"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(busy.status(), 503);
+    let retry_after = busy
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let content_type = busy
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let body: Value = busy.json().await.unwrap();
+    assert_eq!(body["type"], "urn:offerlab:problem:busy", "{body}");
+    assert_eq!(retry_after.as_deref(), Some("1"));
+    assert_eq!(content_type.as_deref(), Some("application/problem+json"));
+    release_tx.send(()).unwrap();
+    holder.join().unwrap();
+    assert_eq!(
+        held.await.unwrap().unwrap(),
+        200,
+        "the held request completes"
+    );
+    assert_eq!(
+        app.get("/api/v1/initiatives/crowded/report").await.status,
+        200
+    );
 }

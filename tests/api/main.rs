@@ -21,6 +21,7 @@ mod paging;
 mod people;
 mod readme;
 mod recount;
+mod replica;
 mod reports;
 mod routing;
 mod segments;

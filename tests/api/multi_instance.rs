@@ -1,4 +1,4 @@
-//! Two `offerlab serve` processes on one database, ingesting concurrently.
+//! Two and three `offerlab serve` processes on one database, ingesting concurrently.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -125,4 +125,117 @@ async fn two_processes_ingest_concurrently_with_exact_aggregates(backend: Backen
     drop((first, second));
 }
 
-backend_tests!(two_processes_ingest_concurrently_with_exact_aggregates);
+/// Three processes on one database, one initiative: every batch is sent to two of them at
+/// once (a client retrying elsewhere while its first attempt is still running), so the
+/// instances race for the same customers, event ids and aggregate cells. Each event is
+/// stored once, every copy of a batch is answered 200, and the aggregates equal the model
+/// and a recount of the stored events.
+async fn three_processes_with_overlapping_batches_store_each_event_once(backend: Backend) {
+    let Some(db) = TestDb::create(backend) else {
+        return;
+    };
+    let key = admin_key_for(&db);
+    let servers = [
+        start_server(db.url()),
+        start_server(db.url()),
+        start_server(db.url()),
+    ];
+    let a = TestApp {
+        address: servers[0].address.clone(),
+        client: client_with_key(&key),
+        admin_key: key.clone(),
+        _db: db,
+    };
+    let client = client_with_key(&key);
+    a.running_initiative_variants_with_segments().await;
+
+    let mut model = Model::default();
+    let mut distinct = std::collections::HashSet::new();
+    let mut generators: Vec<StreamGen> = (0..3)
+        .map(|w| {
+            StreamGen::new(
+                300 + w,
+                &format!("t{w}"),
+                &["smb", "students"],
+                &["cheap", "dear"],
+            )
+        })
+        .collect();
+    let (mut accepted, mut duplicates, mut sent) = (0u64, 0u64, 0u64);
+    for _round in 0..12 {
+        let mut sends = Vec::new();
+        for (w, generator) in generators.iter_mut().enumerate() {
+            let n = generator.batch_size(150);
+            let events = generator.batch(n);
+            for e in &events {
+                model.apply(e, chrono::Utc::now());
+                distinct.insert(e["event_id"].as_str().unwrap_or_default().to_owned());
+            }
+            let body = serde_json::json!({ "events": events });
+            for instance in [w, (w + 1) % 3] {
+                sent += n as u64;
+                let request = client
+                    .post(format!(
+                        "{}/api/v1/initiatives/priced/events",
+                        servers[instance].address
+                    ))
+                    .json(&body);
+                sends.push(async move {
+                    let r = request.send().await.expect("send");
+                    let status = r.status().as_u16();
+                    let body: serde_json::Value = r.json().await.unwrap_or_default();
+                    (status, body)
+                });
+            }
+        }
+        for (status, body) in futures_util::future::join_all(sends).await {
+            assert_eq!(status, 200, "{body}");
+            accepted += body["accepted"].as_u64().expect("accepted");
+            duplicates += body["duplicates"].as_u64().expect("duplicates");
+        }
+    }
+    let stored = a.all_events("priced").await;
+    let stored_ids: std::collections::HashSet<&str> = stored
+        .iter()
+        .filter_map(|e| e["event_id"].as_str())
+        .collect();
+    assert_eq!(stored.len(), stored_ids.len(), "no event stored twice");
+    assert_eq!(
+        stored_ids.len(),
+        distinct.len(),
+        "every distinct event stored"
+    );
+    assert_eq!(accepted, distinct.len() as u64, "each event accepted once");
+    assert_eq!(
+        accepted + duplicates,
+        sent,
+        "the other copies are duplicates"
+    );
+    let summary = a.summary("priced").await;
+    assert_eq!(service_cells(&summary), model.cells(), "exact aggregates");
+    assert_eq!(
+        service_cells(&summary),
+        recount_stored(&stored),
+        "= recount from raw events"
+    );
+    for server in &servers[1..] {
+        let other: serde_json::Value = client
+            .get(format!(
+                "{}/api/v1/initiatives/priced/summary",
+                server.address
+            ))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(other["cells"], summary["cells"]);
+    }
+    drop(servers);
+}
+
+backend_tests!(
+    two_processes_ingest_concurrently_with_exact_aggregates,
+    three_processes_with_overlapping_batches_store_each_event_once
+);
