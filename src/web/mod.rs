@@ -21,7 +21,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use crate::api::decisions::load_decisions;
 use crate::api::extract::initiative_key;
 use crate::api::reports::{load_portfolio, load_report};
-use crate::api::routes::{Register, Resources, Rule};
+use crate::api::routes::{PageRule, Register, Resources};
 use crate::api::{AppState, blocking};
 use crate::store::initiatives;
 pub use error::PageError;
@@ -29,13 +29,13 @@ pub use portfolio::Filter;
 
 /// Every page, with its rule, declared once (see [`crate::api::routes`]).
 pub fn declare_pages(r: &mut impl Register) {
-    use Rule::{OpenPage, Page};
-    r.add(Method::GET, "/", Page, portfolio_page);
-    r.add(Method::GET, "/initiatives/{key}", Page, readout_page);
-    r.add(Method::GET, layout::STYLESHEET_PATH, OpenPage, stylesheet);
-    r.add(Method::GET, "/sign-in", OpenPage, session::sign_in_form);
-    r.add(Method::POST, "/sign-in", OpenPage, session::sign_in);
-    r.add(Method::POST, "/sign-out", OpenPage, session::sign_out);
+    use PageRule::{Open, SignedIn};
+    r.page(Method::GET, "/", SignedIn, portfolio_page);
+    r.page(Method::GET, "/initiatives/{key}", SignedIn, readout_page);
+    r.page(Method::GET, layout::STYLESHEET_PATH, Open, stylesheet);
+    r.page(Method::GET, "/sign-in", Open, session::sign_in_form);
+    r.page(Method::POST, "/sign-in", Open, session::sign_in);
+    r.page(Method::POST, "/sign-out", Open, session::sign_out);
 }
 
 /// Registers the pages and their stylesheet, each behind the sign-in middleware, which

@@ -1,14 +1,69 @@
 use crate::backend_tests;
 use crate::helpers::{Backend, spawn_app};
 
+use offerlab::api::routes::Rule;
+
 /// Every documented route of the service, as (method, OpenAPI path): the route table
-/// but the pages and the Prometheus metrics.
+/// but the pages.
 fn routes() -> Vec<(String, String)> {
     crate::access::api_routes()
         .iter()
-        .filter(|r| r.path != "/metrics")
         .map(|r| (r.method.to_lowercase(), r.path.to_owned()))
         .collect()
+}
+
+/// The served document and the route table agree: every route is documented under its
+/// method and path, every operation is routed, and each operation's `security` is its
+/// rule's (public routes `security: []`, every other the bearer key).
+/// Database-independent: runs once, on SQLite.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn document_is_the_route_table() {
+    let Some(app) = spawn_app(Backend::Sqlite).await else {
+        return;
+    };
+    let doc = app.get("/api/v1/openapi.json").await.body;
+    let table = crate::access::api_routes();
+    for route in &table {
+        let op = &doc["paths"][route.path][route.method.to_lowercase()];
+        assert!(
+            op.is_object(),
+            "{} {} is not documented",
+            route.method,
+            route.path
+        );
+        let security = op["security"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{} {} states no security", route.method, route.path));
+        if route.rule == Rule::Public {
+            assert!(
+                security.is_empty(),
+                "{} {} is public",
+                route.method,
+                route.path
+            );
+        } else {
+            assert_eq!(
+                security,
+                &vec![serde_json::json!({"bearer": []})],
+                "{} {} needs a key",
+                route.method,
+                route.path
+            );
+        }
+    }
+    let mut operations = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for method in item.as_object().unwrap().keys() {
+            operations += 1;
+            assert!(
+                table
+                    .iter()
+                    .any(|r| r.path == path && r.method.eq_ignore_ascii_case(method)),
+                "{method} {path} is documented but not routed"
+            );
+        }
+    }
+    assert_eq!(operations, table.len());
 }
 
 async fn openapi_documents_every_route(backend: Backend) {
