@@ -232,7 +232,8 @@ fn parse_batch(
 /// or repeated in the batch, counts as a duplicate when the event is the same field for
 /// field (`occurred_at` only when given); a different event under it refuses the batch
 /// with 409 `urn:offerlab:problem:event-id-conflict`, naming `events[i].event_id`.
-/// A `200` means the events are committed to the database.
+/// A `200` means the events are committed to the database. The initiative must be running
+/// (409 otherwise).
 #[utoipa::path(
     post,
     path = "/api/v1/initiatives/{key}/events",
@@ -267,7 +268,7 @@ pub async fn post_events(
 ///
 /// The variant depends only on the initiative and the customer (SHA-256 of both,
 /// against the normalised weights): the same customer gets the same variant every
-/// time, on every instance.
+/// time, on every instance. The initiative must be running (409 otherwise).
 #[utoipa::path(
     post,
     path = "/api/v1/initiatives/{key}/assignments",
@@ -428,6 +429,9 @@ pub struct SummaryView {
 }
 
 /// The live aggregates of an initiative.
+///
+/// Exposed customers, pre-orders, cancellations and responses by sentiment, overall and by
+/// segment and variant, read from the aggregate cells (never from raw events).
 #[utoipa::path(
     get,
     path = "/api/v1/initiatives/{key}/summary",
@@ -529,7 +533,10 @@ pub struct EventPage {
     pub has_more: bool,
 }
 
-/// Raw events of an initiative, in ingestion order, paginated.
+/// Raw events of an initiative, paginated.
+///
+/// The stored events in ingestion order, `limit` at a time (1 to 1000); pass the returned
+/// `next_cursor` as `after` to read the next page.
 #[utoipa::path(
     get,
     path = "/api/v1/initiatives/{key}/events",

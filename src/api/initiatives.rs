@@ -387,6 +387,10 @@ impl TryFrom<InitiativePatchInput> for InitiativePatch {
 }
 
 /// Register an initiative (as a draft).
+///
+/// Creates the initiative with its offer, segments, variants and pre-registered success
+/// criteria. Writers may create initiatives only for their own team (`owner_team`); the
+/// key must be free (409 otherwise).
 #[utoipa::path(
     post,
     path = "/api/v1/initiatives",
@@ -407,7 +411,9 @@ pub async fn create_initiative(
     Ok(HttpResponse::Created().json(InitiativeView::from(created)))
 }
 
-/// List initiatives, optionally by status and owner team.
+/// List initiatives.
+///
+/// Every initiative, optionally filtered by `status` and `owner_team`, by key.
 #[utoipa::path(
     get,
     path = "/api/v1/initiatives",
@@ -440,6 +446,8 @@ pub async fn list_initiatives(
 }
 
 /// One initiative.
+///
+/// The initiative's definition, criteria, status and lifecycle dates.
 #[utoipa::path(
     get,
     path = "/api/v1/initiatives/{key}",
@@ -458,7 +466,10 @@ pub async fn get_initiative(
     Ok(HttpResponse::Ok().json(InitiativeView::from(found)))
 }
 
-/// Change a draft initiative (criteria are locked once launched).
+/// Change a draft initiative.
+///
+/// Only drafts change (409 otherwise): criteria are locked once launched. Fields left out
+/// keep their value; moving the initiative to another team needs a key of both teams.
 #[utoipa::path(
     patch,
     path = "/api/v1/initiatives/{key}",
@@ -485,7 +496,10 @@ pub async fn update_initiative(
     Ok(HttpResponse::Ok().json(InitiativeView::from(updated)))
 }
 
-/// Launch a draft: lock its criteria (pre-registration) and start accepting events.
+/// Launch a draft initiative.
+///
+/// Locks its criteria (pre-registration) and starts accepting events. Only drafts can be
+/// launched (409 otherwise).
 #[utoipa::path(
     post,
     path = "/api/v1/initiatives/{key}/launch",
@@ -514,10 +528,12 @@ pub struct ConcludedView {
     pub recorded_decision: DecisionView,
 }
 
-/// Conclude a running pilot with a decision and a note. A decision against the evidence
-/// (before `min_exposures`, `scale` without a `validated` verdict, `stop` with one) needs
-/// an `override_reason` and is flagged; every decision is appended to the decision log
-/// with a snapshot of the verdict and counts.
+/// Conclude a running pilot with a decision.
+///
+/// A decision against the evidence (before `min_exposures`, `scale` without a `validated`
+/// verdict, `stop` with one) needs an `override_reason` and is flagged; every decision is
+/// appended to the decision log with a snapshot of the verdict and counts. Only running
+/// initiatives can be concluded (409 otherwise).
 #[utoipa::path(
     post,
     path = "/api/v1/initiatives/{key}/conclude",

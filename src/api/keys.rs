@@ -92,6 +92,9 @@ pub fn parse_key_request(
 }
 
 /// Create an API key (admins).
+///
+/// The key itself is answered once, in this response, and stored only as a hash. Writers
+/// and viewers belong to a team; admins to none.
 #[utoipa::path(
     post,
     path = "/api/v1/keys",
@@ -120,7 +123,9 @@ pub async fn create_key(
     }))
 }
 
-/// List API keys (admins): labels, roles, teams and use, never the keys.
+/// List API keys (admins).
+///
+/// Labels, roles, teams, creation, last use and revocation; never the keys themselves.
 #[utoipa::path(
     get,
     path = "/api/v1/keys",
@@ -138,8 +143,10 @@ pub async fn list_keys(state: web::Data<AppState>) -> Result<HttpResponse, ApiEr
     }))
 }
 
-/// Revoke an API key (admins). It stops working at once on this instance, and within
-/// seconds on the others.
+/// Revoke an API key (admins).
+///
+/// The key stops working at once on this instance and within seconds on the others. Revoking
+/// a revoked key answers it unchanged.
 #[utoipa::path(
     delete,
     path = "/api/v1/keys/{id}",

@@ -32,7 +32,8 @@ pub fn allowed(peer: Option<std::net::SocketAddr>, public: bool) -> bool {
 
 /// The service's counters in Prometheus text format.
 ///
-/// Served to loopback clients only (a 404 to others), unless `metrics.public = true`.
+/// HTTP answers by status class, ingestion and database figures. Served to loopback clients
+/// only (a 404 to others), unless `metrics.public = true`.
 #[utoipa::path(
     get,
     path = "/metrics",

@@ -28,8 +28,10 @@ pub struct ReportView {
     pub decisions: Vec<DecisionView>,
 }
 
-/// The demand report of one initiative: verdict, numbers and the statistics behind them,
-/// with the decision log.
+/// The demand report of one initiative.
+///
+/// The verdict, the numbers and the statistics behind them (intervals, the sequential test,
+/// segments, variants, the timeline), with the decision log.
 #[utoipa::path(
     get,
     path = "/api/v1/initiatives/{key}/report",
@@ -71,8 +73,11 @@ pub async fn load_portfolio(state: &AppState) -> Result<Portfolio, ApiError> {
     Ok(portfolio::build(&reports, now))
 }
 
-/// Every initiative with its headline numbers and verdict; p-values of running
-/// initiatives adjusted with Benjamini-Hochberg beside the raw ones.
+/// The portfolio: every initiative with its headline and verdict.
+///
+/// Headline numbers and verdict of every initiative; p-values of running initiatives
+/// adjusted with Benjamini-Hochberg beside the raw ones; and the decisions taken against the
+/// evidence.
 #[utoipa::path(
     get,
     path = "/api/v1/portfolio",tag = "reports", responses((status = 200, body = PortfolioView)))]
@@ -124,9 +129,12 @@ pub struct PlanInput {
     pub variants: Option<u32>,
 }
 
+/// Plan a pilot: the exposures it needs.
+///
 /// Exposures needed to tell a minimum rate worth detecting from the target: in sequential
 /// mode the exposures by which half, 80% and 90% of pilots at the minimum rate are
-/// validated by the verdict's own rule; in fixed mode the classic sample size.
+/// validated by the verdict's own rule; in fixed mode the classic sample size. Given an
+/// `initiative`, its criteria fill in what the body leaves out (404 if it does not exist).
 #[utoipa::path(
     post,
     path = "/api/v1/plan",
@@ -329,7 +337,10 @@ pub fn report_csv(report: &Report) -> Result<Vec<u8>, ApiError> {
         .map_err(|e| ApiError::Internal(e.to_string()))
 }
 
-/// The segment and variant tables of the report, as CSV.
+/// The report's segment and variant tables, as CSV.
+///
+/// The same figures as the report's segment and variant tables, one row per segment and
+/// variant, for spreadsheets.
 #[utoipa::path(
     get,
     path = "/api/v1/initiatives/{key}/report.csv",

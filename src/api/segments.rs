@@ -73,6 +73,9 @@ impl SegmentInput {
 }
 
 /// Create a customer segment.
+///
+/// Segments are shared reference data: exposures name one. Writers and admins may create
+/// them; the key must be free (409 otherwise).
 #[utoipa::path(
     post,
     path = "/api/v1/segments",
@@ -94,6 +97,8 @@ pub async fn create_segment(
 }
 
 /// List customer segments.
+///
+/// Every segment, by key.
 #[utoipa::path(
     get,
     path = "/api/v1/segments",tag = "segments", responses((status = 200, body = SegmentList)))]
