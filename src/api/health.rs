@@ -9,6 +9,7 @@ use super::error::{ApiError, Problem};
 use crate::store::Fault;
 
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"status": "ok"}))]
 pub struct Health {
     pub status: &'static str,
 }

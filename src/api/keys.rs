@@ -16,12 +16,20 @@ use crate::store::keys::{self, ApiKey};
 /// A key to create.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"label": "growth pilots", "role": "writer", "team": "growth"}))]
 pub struct KeyInput {
-    /// What the key is for, e.g. "growth pilots".
+    /// What the key is for.
+    #[schema(example = "growth pilots", min_length = 1, max_length = 200)]
     pub label: String,
-    /// `admin`, `writer` or `viewer`.
+    #[schema(value_type = Role, example = "writer")]
     pub role: String,
     /// The team a writer key writes for (required for writers, not allowed otherwise).
+    #[schema(
+        example = "growth",
+        pattern = "^[a-z0-9][a-z0-9_-]*$",
+        min_length = 1,
+        max_length = 64
+    )]
     pub team: Option<String>,
 }
 

@@ -13,6 +13,7 @@ pub mod keys;
 pub mod metrics;
 pub mod reports;
 pub mod routes;
+pub mod schema;
 pub mod segments;
 
 use std::sync::Arc;

@@ -102,12 +102,20 @@ pub struct PortfolioView {
 /// What a plan is asked for.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"target_preorder_rate": 0.05, "minimum_rate": 0.08, "confidence": 0.95, "mode": "sequential"}))]
 pub struct PlanInput {
     /// Plan for this initiative: its mode, target, confidence, planned and minimum
     /// exposures and variants are the defaults.
+    #[schema(
+        example = "team-plan",
+        pattern = "^[a-z0-9][a-z0-9_-]*$",
+        min_length = 1,
+        max_length = 64
+    )]
     pub initiative: Option<String>,
     /// `sequential` (default: the anytime-valid rule the verdict reads continuously) or
     /// `fixed` (the classic fixed-horizon sample size, read once).
+    #[schema(value_type = Option<crate::domain::Mode>)]
     pub mode: Option<String>,
     /// The target pre-order rate (required without `initiative`).
     pub target_preorder_rate: Option<f64>,

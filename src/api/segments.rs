@@ -14,17 +14,27 @@ use crate::store::segments::{self, Segment};
 /// A customer segment to create.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"key": "smb", "name": "Small businesses", "description": "Companies with 1 to 49 employees"}))]
 pub struct SegmentInput {
     /// Slug: lowercase letters, digits, `-` and `_`.
-    #[schema(example = "smb")]
+    #[schema(
+        example = "smb",
+        pattern = "^[a-z0-9][a-z0-9_-]*$",
+        min_length = 1,
+        max_length = 64
+    )]
     pub key: String,
     /// Display name; defaults to the key.
+    #[schema(example = "Small businesses", min_length = 1, max_length = 200)]
     pub name: Option<String>,
+    /// What the segment holds.
+    #[schema(example = "Companies with 1 to 49 employees", max_length = 10000)]
     pub description: Option<String>,
 }
 
 /// A customer segment.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"key": "smb", "name": "Small businesses", "description": "Companies with 1 to 49 employees", "created_at": "2026-11-25T09:30:00Z"}))]
 pub struct SegmentView {
     pub key: String,
     pub name: String,

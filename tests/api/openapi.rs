@@ -112,7 +112,8 @@ async fn openapi_documents_every_route(backend: Backend) {
     for schema in [
         "InitiativeInput",
         "InitiativeView",
-        "EventInput",
+        "AnyEvent",
+        "ExposureEvent",
         "Problem",
         "SummaryView",
         "DecisionList",
