@@ -18,6 +18,8 @@ use super::routes::{Documented, PageRule, Register, Rule, declare_api};
         title = "offerlab",
         description = "Pilot new value initiatives and test, honestly, whether customers really want them.",
     ),
+    // Referenced by hand (initiatives' `variant_list`), so listed here.
+    components(schemas(super::initiatives::VariantInput)),
     modifiers(&BearerAuth),
     tags(
         (name = "segments", description = "Customer segments"),

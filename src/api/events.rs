@@ -613,8 +613,8 @@ pub async fn summary(
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct EventPageQuery {
-    /// The `next_cursor` of the previous page; omit for the first page.
-    #[param(pattern = "^[0-9]+$", max_length = 19)]
+    /// The `next_cursor` of the previous page; omit (or leave empty) for the first page.
+    #[param(value_type = Option<i64>, minimum = 0)]
     pub after: Option<String>,
     /// Events per page, 1 to 1,000 (default 100).
     #[param(value_type = Option<u16>, minimum = 1, maximum = 1000)]

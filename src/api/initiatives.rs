@@ -58,6 +58,27 @@ pub struct VariantInput {
     pub price_cents: Option<i64>,
 }
 
+/// The variants an initiative may declare: none, or 2 to 20.
+fn variant_list() -> utoipa::openapi::schema::Schema {
+    use utoipa::openapi::Ref;
+    use utoipa::openapi::schema::{AnyOfBuilder, ArrayBuilder, Schema};
+    Schema::AnyOf(
+        AnyOfBuilder::new()
+            .item(
+                ArrayBuilder::new()
+                    .items(Ref::from_schema_name("VariantInput"))
+                    .max_items(Some(0)),
+            )
+            .item(
+                ArrayBuilder::new()
+                    .items(Ref::from_schema_name("VariantInput"))
+                    .min_items(Some(2))
+                    .max_items(Some(20)),
+            )
+            .build(),
+    )
+}
+
 /// Pre-registered success criteria.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -104,7 +125,12 @@ pub struct InitiativeInput {
         max_length = 64
     )]
     pub key: String,
-    #[schema(example = "Team plan", min_length = 1, max_length = 200)]
+    #[schema(
+        example = "Team plan",
+        min_length = 1,
+        max_length = 200,
+        pattern = "\\S"
+    )]
     pub name: String,
     #[schema(value_type = Kind)]
     pub kind: String,
@@ -127,9 +153,9 @@ pub struct InitiativeInput {
     #[serde(default)]
     #[schema(max_items = 100, value_type = Vec<super::schema::Slug>)]
     pub core_segments: Vec<String>,
-    /// Variants (at most 20); empty: one offer for everyone.
+    /// Variants: none (one offer for everyone) or 2 to 20, with distinct keys.
     #[serde(default)]
-    #[schema(max_items = 20)]
+    #[schema(schema_with = variant_list)]
     pub variants: Vec<VariantInput>,
     pub criteria: CriteriaInput,
     /// Default `sequential`.
@@ -147,11 +173,16 @@ pub struct InitiativeInput {
     "offer": {"price_cents": 2400, "currency": "EUR"}
 }))]
 pub struct InitiativePatchInput {
-    #[schema(example = "Team plan", min_length = 1, max_length = 200)]
+    #[schema(
+        example = "Team plan",
+        min_length = 1,
+        max_length = 200,
+        pattern = "\\S"
+    )]
     pub name: Option<String>,
     #[schema(value_type = Option<Kind>)]
     pub kind: Option<String>,
-    #[schema(min_length = 1, max_length = 10000)]
+    #[schema(min_length = 1, max_length = 10000, pattern = "\\S")]
     pub hypothesis: Option<String>,
     #[schema(
         example = "growth",
@@ -163,7 +194,8 @@ pub struct InitiativePatchInput {
     pub offer: Option<Offer>,
     #[schema(max_items = 100, value_type = Option<Vec<super::schema::Slug>>)]
     pub core_segments: Option<Vec<String>>,
-    #[schema(max_items = 20)]
+    /// Variants: none or 2 to 20, with distinct keys.
+    #[schema(schema_with = variant_list)]
     pub variants: Option<Vec<VariantInput>>,
     pub criteria: Option<CriteriaInput>,
     #[schema(value_type = Option<Mode>)]
@@ -192,7 +224,7 @@ pub struct ConcludeInput {
     /// `min_exposures`, or against the verdict (`scale` without `validated`, `stop` with
     /// it). The decision is then recorded and flagged "against the evidence".
     #[serde(default)]
-    #[schema(min_length = 1, max_length = 10000)]
+    #[schema(min_length = 1, max_length = 10000, pattern = "\\S")]
     pub override_reason: Option<String>,
 }
 

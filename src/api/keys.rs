@@ -19,7 +19,12 @@ use crate::store::keys::{self, ApiKey};
 #[schema(example = json!({"label": "growth pilots", "role": "writer", "team": "growth"}))]
 pub struct KeyInput {
     /// What the key is for.
-    #[schema(example = "growth pilots", min_length = 1, max_length = 200)]
+    #[schema(
+        example = "growth pilots",
+        min_length = 1,
+        max_length = 200,
+        pattern = "\\S"
+    )]
     pub label: String,
     #[schema(value_type = Role, example = "writer")]
     pub role: String,
@@ -31,6 +36,78 @@ pub struct KeyInput {
         max_length = 64
     )]
     pub team: Option<String>,
+}
+
+/// The teamless roles.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum TeamlessRole {
+    Admin,
+    Viewer,
+}
+
+/// The role of a key that writes for a team.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum WriterRole {
+    Writer,
+}
+
+/// A writer key: writes for one team.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WriterKeyInput {
+    /// What the key is for.
+    #[schema(
+        example = "growth pilots",
+        min_length = 1,
+        max_length = 200,
+        pattern = "\\S"
+    )]
+    pub label: String,
+    pub role: WriterRole,
+    /// The team the key writes for.
+    #[schema(
+        example = "growth",
+        pattern = "^[a-z0-9][a-z0-9_-]*$",
+        min_length = 1,
+        max_length = 64
+    )]
+    pub team: String,
+}
+
+/// An admin or viewer key: no team.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TeamlessKeyInput {
+    /// What the key is for.
+    #[schema(
+        example = "dashboard",
+        min_length = 1,
+        max_length = 200,
+        pattern = "\\S"
+    )]
+    pub label: String,
+    pub role: TeamlessRole,
+    /// Not allowed (only `null`).
+    #[schema(schema_with = null_only)]
+    pub team: Option<String>,
+}
+
+fn null_only() -> utoipa::openapi::schema::Object {
+    utoipa::openapi::schema::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::Null)
+        .build()
+}
+
+/// A key to create: a writer key for a team, or an admin or viewer key without one.
+/// (Documents the shapes [`KeyInput`] accepts.)
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(untagged)]
+#[schema(example = json!({"label": "growth pilots", "role": "writer", "team": "growth"}))]
+pub enum KeyRequest {
+    Writer(WriterKeyInput),
+    Teamless(TeamlessKeyInput),
 }
 
 /// An API key as listed: never the key itself, nor its hash.
@@ -107,7 +184,7 @@ pub fn parse_key_request(
     post,
     path = "/api/v1/keys",
     tag = "keys",
-    request_body = KeyInput,
+    request_body = KeyRequest,
     responses(
         (status = 201, body = CreatedKeyView),
         (status = 401, body = Problem, content_type = "application/problem+json"),

@@ -118,22 +118,30 @@ pub struct PlanInput {
     #[schema(value_type = Option<crate::domain::Mode>)]
     pub mode: Option<String>,
     /// The target pre-order rate (required without `initiative`).
+    #[schema(example = 0.05, exclusive_minimum = 0.0, exclusive_maximum = 1.0)]
     pub target_preorder_rate: Option<f64>,
     /// The smallest true pre-order rate worth detecting, above the target.
+    #[schema(example = 0.08, exclusive_minimum = 0.0, exclusive_maximum = 1.0)]
     pub minimum_rate: f64,
     /// Confidence of the verdict, 0.8 to 0.999 (default: the initiative's, else 0.95).
+    #[schema(example = 0.95, minimum = 0.8, maximum = 0.999)]
     pub confidence: Option<f64>,
     /// Deprecated: 1 − `confidence`, still accepted; given with `confidence`, the two must
     /// agree.
+    #[schema(example = 0.05, minimum = 0.001, maximum = 0.2)]
     pub alpha: Option<f64>,
     /// Power of the fixed-horizon figures (default 0.8).
+    #[schema(example = 0.8, exclusive_minimum = 0.5, exclusive_maximum = 1.0)]
     pub power: Option<f64>,
     /// Planned exposures, which tune the sequential rule (default: the initiative's, else
     /// 5,000).
+    #[schema(example = 5000, minimum = 1, maximum = 1_000_000_000_000_i64)]
     pub planned_exposures: Option<i64>,
     /// No verdict before this many exposures (default: the initiative's, else 100).
+    #[schema(example = 100, minimum = 1, maximum = 1_000_000_000_000_i64)]
     pub min_exposures: Option<i64>,
     /// Number of variants for a per-variant plan (default: the initiative's).
+    #[schema(example = 2, minimum = 2, maximum = 100)]
     pub variants: Option<u32>,
 }
 

@@ -25,7 +25,12 @@ pub struct SegmentInput {
     )]
     pub key: String,
     /// Display name; defaults to the key.
-    #[schema(example = "Small businesses", min_length = 1, max_length = 200)]
+    #[schema(
+        example = "Small businesses",
+        min_length = 1,
+        max_length = 200,
+        pattern = "\\S"
+    )]
     pub name: Option<String>,
     /// What the segment holds.
     #[schema(example = "Companies with 1 to 49 employees", max_length = 10000)]
