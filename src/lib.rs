@@ -21,3 +21,6 @@ pub mod stats;
 pub mod store;
 pub mod telemetry;
 pub mod web;
+
+#[doc(hidden)]
+pub use pastey as __pastey;

@@ -606,8 +606,13 @@ fn main() -> anyhow::Result<()> {
                         offerlab::api::users::parse_invite(&email, &name, &role, team.as_deref())
                             .map_err(|e| anyhow::anyhow!("{}", describe(&e)))?;
                     let ttl = chrono::Duration::hours(i64::from(settings.dashboard.invite_hours));
-                    let (user, token) =
-                        store::users::invite(&mut conn, &cli_actor(), &new, ttl, chrono::Utc::now())?;
+                    let (user, token) = store::users::invite(
+                        &mut conn,
+                        &cli_actor(),
+                        &new,
+                        ttl,
+                        chrono::Utc::now(),
+                    )?;
                     let base =
                         base_url.unwrap_or_else(|| format!("http://{}", settings.server.bind));
                     println!(

@@ -159,9 +159,11 @@ pub async fn load_audit(
     })
 }
 
-/// The audit log (admins): every change an admin or a writer made, newest first, with
-/// who made it and the target before and after. Event ingestion is data, not a change,
-/// and is not in it.
+/// The audit log (admins).
+///
+/// Every change an admin or a writer made, newest first, with who made it and the target
+/// before and after. Event ingestion is data, not a change, and is not in it. Filter by
+/// target or actor; page with `before=<next_cursor>`.
 #[utoipa::path(
     get,
     path = "/api/v1/audit",

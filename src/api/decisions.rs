@@ -107,8 +107,11 @@ pub async fn load_decisions(
     Ok(DecisionList::new(&key, records))
 }
 
-/// The decision log: every decision, newest first, with who took it and what the
-/// evidence said at that moment.
+/// The decision log of an initiative.
+///
+/// Every decision taken on the initiative, newest first: who took it, when, the note, whether
+/// it went against the evidence (with the override reason), and a snapshot of the verdict and
+/// counts at that moment.
 #[utoipa::path(
     get,
     path = "/api/v1/initiatives/{key}/decisions",

@@ -47,27 +47,146 @@ pub struct EventInput {
     pub sentiment: Option<String>,
 }
 
+/// What happened, as the `type` of an event.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum EventType {
+    Exposure,
+    Preorder,
+    Cancellation,
+    Response,
+}
+
+/// Fields every event has (documentation of [`EventInput`]'s shapes).
+macro_rules! event_doc {
+    ($(#[$doc:meta])* $name:ident, $tag:ident :: $variant:ident { $($fields:tt)* }) => {
+        $(#[$doc])*
+        #[derive(Debug, Deserialize, ToSchema)]
+        #[serde(deny_unknown_fields)]
+        pub struct $name {
+            /// Client-chosen id, unique per initiative: re-sending the same event under it
+            /// stores nothing new (a duplicate); a different event under a used id is
+            /// refused (409, `event-id-conflict`).
+            #[schema(example = "evt-2026-11-25-000123", pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]+$", min_length = 1, max_length = 128)]
+            pub event_id: String,
+            #[serde(rename = "type")]
+            #[schema(inline)]
+            pub event_type: $tag,
+            /// The customer, as the client identifies them.
+            #[schema(example = "cus_4812", pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]+$", min_length = 1, max_length = 128)]
+            pub customer_id: String,
+            /// When it happened (RFC 3339); defaults to now; at most 5 minutes in the
+            /// future. Compared for duplicates only when given.
+            #[schema(example = "2026-11-25T09:30:00Z")]
+            pub occurred_at: Option<DateTime<Utc>>,
+            $($fields)*
+        }
+
+        /// The event's type.
+        #[derive(Debug, Deserialize, ToSchema)]
+        #[serde(rename_all = "lowercase")]
+        pub enum $tag {
+            $variant,
+        }
+    };
+}
+
+event_doc!(
+    /// A customer was shown the offer.
+    ExposureEvent, ExposureTag::Exposure {
+        /// The customer's segment (must exist).
+        #[schema(example = "smb", pattern = "^[a-z0-9][a-z0-9_-]*$", min_length = 1, max_length = 64)]
+        pub segment: String,
+        /// The variant shown (required when the initiative has variants).
+        #[schema(example = "a", pattern = "^[a-z0-9][a-z0-9_-]*$", min_length = 1, max_length = 64)]
+        pub variant: Option<String>,
+    }
+);
+
+event_doc!(
+    /// A customer pre-ordered (committed to pay).
+    PreorderEvent, PreorderTag::Preorder {
+        /// Amount committed, in cents.
+        #[schema(example = 1900, minimum = 1, maximum = 100_000_000_000_i64)]
+        pub amount_cents: i64,
+        /// Must be the offer's currency (ISO 4217).
+        #[schema(example = "EUR", pattern = "^[A-Z]{3}$", min_length = 3, max_length = 3)]
+        pub currency: String,
+    }
+);
+
+event_doc!(
+    /// A customer cancelled their pre-order.
+    CancellationEvent, CancellationTag::Cancellation {}
+);
+
+event_doc!(
+    /// A customer said how they feel about the offer.
+    ResponseEvent, ResponseTag::Response {
+        pub sentiment: Sentiment,
+    }
+);
+
+/// One event, by `type` (the shapes [`EventInput`] accepts).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(untagged)]
+#[schema(discriminator(property_name = "type", mapping(
+    ("exposure" = "#/components/schemas/ExposureEvent"),
+    ("preorder" = "#/components/schemas/PreorderEvent"),
+    ("cancellation" = "#/components/schemas/CancellationEvent"),
+    ("response" = "#/components/schemas/ResponseEvent"),
+)))]
+pub enum AnyEvent {
+    Exposure(ExposureEvent),
+    Preorder(PreorderEvent),
+    Cancellation(CancellationEvent),
+    Response(ResponseEvent),
+}
+
 /// A batch of 1 to 10,000 events, stored all-or-nothing.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"events": [
+    {"event_id": "e1", "type": "exposure", "customer_id": "c-1", "segment": "smb"},
+    {"event_id": "e2", "type": "response", "customer_id": "c-1", "sentiment": "love"},
+    {"event_id": "e3", "type": "preorder", "customer_id": "c-1", "amount_cents": 1900, "currency": "EUR", "occurred_at": "2026-11-25T09:30:00Z"},
+    {"event_id": "e4", "type": "cancellation", "customer_id": "c-1"}
+]}))]
 pub struct EventBatchInput {
     /// Kept raw so each event is parsed on its own and every bad one is reported.
-    #[schema(value_type = Vec<EventInput>)]
+    #[schema(value_type = Vec<AnyEvent>, min_items = 1, max_items = 10000)]
     pub events: Vec<Box<serde_json::value::RawValue>>,
 }
 
 /// A customer to assign to a variant (and record as exposed).
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"customer_id": "c-3", "segment": "smb"}))]
 pub struct AssignmentInput {
+    #[schema(
+        example = "cus_4812",
+        pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]+$",
+        min_length = 1,
+        max_length = 128
+    )]
     pub customer_id: String,
+    /// The customer's segment (must exist).
+    #[schema(
+        example = "smb",
+        pattern = "^[a-z0-9][a-z0-9_-]*$",
+        min_length = 1,
+        max_length = 64
+    )]
     pub segment: String,
-    /// When the customer was shown the offer; defaults to now.
+    /// When the customer was shown the offer (RFC 3339, at most 5 minutes in the
+    /// future); defaults to now.
+    #[schema(value_type = Option<DateTime<Utc>>, example = "2026-11-25T09:30:00Z")]
     pub occurred_at: Option<String>,
 }
 
 /// The variant a customer is in.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"customer_id": "c-3", "segment": "smb", "variant": "a", "price_cents": 1900, "currency": "EUR", "recorded": true}))]
 pub struct AssignmentView {
     pub customer_id: String,
     pub segment: String,
@@ -246,7 +365,8 @@ fn parse_batch(
 /// or repeated in the batch, counts as a duplicate when the event is the same field for
 /// field (`occurred_at` only when given); a different event under it refuses the batch
 /// with 409 `urn:offerlab:problem:event-id-conflict`, naming `events[i].event_id`.
-/// A `200` means the events are committed to the database.
+/// A `200` means the events are committed to the database. The initiative must be running
+/// (409 otherwise).
 #[utoipa::path(
     post,
     path = "/api/v1/initiatives/{key}/events",
@@ -281,7 +401,7 @@ pub async fn post_events(
 ///
 /// The variant depends only on the initiative and the customer (SHA-256 of both,
 /// against the normalised weights): the same customer gets the same variant every
-/// time, on every instance.
+/// time, on every instance. The initiative must be running (409 otherwise).
 #[utoipa::path(
     post,
     path = "/api/v1/initiatives/{key}/assignments",
@@ -442,6 +562,9 @@ pub struct SummaryView {
 }
 
 /// The live aggregates of an initiative.
+///
+/// Exposed customers, pre-orders, cancellations and responses by sentiment, overall and by
+/// segment and variant, read from the aggregate cells (never from raw events).
 #[utoipa::path(
     get,
     path = "/api/v1/initiatives/{key}/summary",
@@ -504,9 +627,11 @@ pub async fn summary(
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct EventPageQuery {
-    /// The `next_cursor` of the previous page; omit for the first page.
+    /// The `next_cursor` of the previous page; omit (or leave empty) for the first page.
+    #[param(value_type = Option<i64>, minimum = 0)]
     pub after: Option<String>,
     /// Events per page, 1 to 1,000 (default 100).
+    #[param(value_type = Option<u16>, minimum = 1, maximum = 1000)]
     pub limit: Option<String>,
 }
 
@@ -517,6 +642,7 @@ pub struct StoredEventView {
     pub cursor: String,
     pub event_id: String,
     #[serde(rename = "type")]
+    #[schema(value_type = EventType)]
     pub event_type: String,
     pub customer_id: String,
     pub occurred_at: DateTime<Utc>,
@@ -530,6 +656,7 @@ pub struct StoredEventView {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub currency: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Sentiment>)]
     pub sentiment: Option<String>,
 }
 
@@ -543,7 +670,10 @@ pub struct EventPage {
     pub has_more: bool,
 }
 
-/// Raw events of an initiative, in ingestion order, paginated.
+/// Raw events of an initiative, paginated.
+///
+/// The stored events in ingestion order, `limit` at a time (1 to 1000); pass the returned
+/// `next_cursor` as `after` to read the next page.
 #[utoipa::path(
     get,
     path = "/api/v1/initiatives/{key}/events",

@@ -9,11 +9,14 @@ use super::error::{ApiError, Problem};
 use crate::store::Fault;
 
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"status": "ok"}))]
 pub struct Health {
     pub status: &'static str,
 }
 
 /// Liveness: the process answers.
+///
+/// Always 200 while the process serves HTTP; does not touch the database. Public.
 #[utoipa::path(
     get,
     path = "/healthz",tag = "health", responses((status = 200, body = Health)))]
@@ -24,8 +27,10 @@ pub async fn healthz() -> HttpResponse {
 /// `/readyz` answers within this, whatever the database does.
 const PROBE_DEADLINE: std::time::Duration = std::time::Duration::from_millis(900);
 
-/// Readiness: the database answers (within a second) and writes do not fail for lack
-/// of space or permission.
+/// Readiness: the database answers and writes can succeed.
+///
+/// 200 when the database answers within a second and writes do not fail for lack of space or
+/// permission; 503 (with `Retry-After`) and the reason otherwise. Public.
 #[utoipa::path(
     get,
     path = "/readyz",

@@ -399,6 +399,10 @@ pub fn inbox_filter(q: &InboxQuery) -> Result<inbox::Filter, ApiError> {
 }
 
 /// What providers sent that could not be placed (admins).
+///
+/// Signed deliveries offerlab could not place (unknown initiative, no customer, another
+/// currency, a pilot not running, an unmapped form), with the reason and the raw payload,
+/// oldest first. Filter by `provider` and `status`; page with `after` and `limit`.
 #[utoipa::path(
     get,
     path = "/api/v1/inbox",
@@ -493,8 +497,11 @@ pub struct SurveyMappingInput {
     pub segment_field: Option<String>,
 }
 
-/// Sets the initiative's survey mapping (replaces the previous one; recorded in the
-/// audit log as `initiative.survey_mapping`).
+/// Set the initiative's survey mapping (owner team).
+///
+/// Which question holds the sentiment, which choice label means love, like, neutral or
+/// dislike, and which hidden fields hold the customer and segment. Replaces the previous
+/// mapping; recorded in the audit log as `initiative.survey_mapping`.
 #[utoipa::path(
     put,
     path = "/api/v1/initiatives/{key}/survey-mapping",
@@ -531,6 +538,8 @@ pub async fn put_survey_mapping(
 }
 
 /// The initiative's survey mapping.
+///
+/// How answers of the initiative's survey become responses; 404 when none is set.
 #[utoipa::path(
     get,
     path = "/api/v1/initiatives/{key}/survey-mapping",

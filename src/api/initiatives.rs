@@ -26,10 +26,15 @@ use crate::store::keys;
 #[serde(deny_unknown_fields)]
 pub struct Offer {
     /// Price in the currency's minor unit (cents).
-    #[schema(example = 1900)]
+    #[schema(example = 1900, minimum = 0, maximum = 100_000_000_000_i64)]
     pub price_cents: i64,
     /// ISO 4217 code.
-    #[schema(example = "EUR")]
+    #[schema(
+        example = "EUR",
+        pattern = "^[A-Z]{3}$",
+        min_length = 3,
+        max_length = 3
+    )]
     pub currency: String,
 }
 
@@ -37,12 +42,41 @@ pub struct Offer {
 #[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct VariantInput {
+    #[schema(
+        example = "a",
+        pattern = "^[a-z0-9][a-z0-9_-]*$",
+        min_length = 1,
+        max_length = 64
+    )]
     pub key: String,
     /// Positive assignment weight; weights are normalised to sum to 1.
+    #[schema(example = 1.0, exclusive_minimum = 0.0)]
     pub weight: f64,
     /// The variant's own price; variants with prices form a price test.
     #[serde(default)]
+    #[schema(example = 1900, minimum = 0, maximum = 100_000_000_000_i64)]
     pub price_cents: Option<i64>,
+}
+
+/// The variants an initiative may declare: none, or 2 to 20.
+fn variant_list() -> utoipa::openapi::schema::Schema {
+    use utoipa::openapi::Ref;
+    use utoipa::openapi::schema::{AnyOfBuilder, ArrayBuilder, Schema};
+    Schema::AnyOf(
+        AnyOfBuilder::new()
+            .item(
+                ArrayBuilder::new()
+                    .items(Ref::from_schema_name("VariantInput"))
+                    .max_items(Some(0)),
+            )
+            .item(
+                ArrayBuilder::new()
+                    .items(Ref::from_schema_name("VariantInput"))
+                    .min_items(Some(2))
+                    .max_items(Some(20)),
+            )
+            .build(),
+    )
 }
 
 /// Pre-registered success criteria.
@@ -50,40 +84,83 @@ pub struct VariantInput {
 #[serde(deny_unknown_fields)]
 pub struct CriteriaInput {
     /// The pre-order rate that counts as real demand, in (0, 1).
+    #[schema(example = 0.05, exclusive_minimum = 0.0, exclusive_maximum = 1.0)]
     pub target_preorder_rate: f64,
     /// The love share among responders that counts as enthusiasm, in (0, 1).
     #[serde(default)]
+    #[schema(example = 0.4, exclusive_minimum = 0.0, exclusive_maximum = 1.0)]
     pub target_love_share: Option<f64>,
     /// Confidence of intervals, 0.8 to 0.999 (default 0.95).
     #[serde(default)]
+    #[schema(example = 0.95, minimum = 0.8, maximum = 0.999)]
     pub confidence: Option<f64>,
     /// Exposures before any verdict (default 100).
     #[serde(default)]
+    #[schema(example = 100, minimum = 1, maximum = 1_000_000_000_000_i64)]
     pub min_exposures: Option<i64>,
     /// The sample the sequential analysis is tuned for (default 5,000).
     #[serde(default)]
+    #[schema(example = 5000, minimum = 1, maximum = 1_000_000_000_000_i64)]
     pub planned_exposures: Option<i64>,
 }
 
 /// A new initiative (created as a draft).
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "key": "team-plan",
+    "name": "Team plan",
+    "kind": "value_engineering",
+    "hypothesis": "Small businesses will pre-order a team plan at 19 EUR a month.",
+    "owner_team": "growth",
+    "offer": {"price_cents": 1900, "currency": "EUR"},
+    "core_segments": ["smb"],
+    "criteria": {"target_preorder_rate": 0.05, "target_love_share": 0.3}
+}))]
 pub struct InitiativeInput {
-    #[schema(example = "team-plan")]
+    #[schema(
+        example = "team-plan",
+        pattern = "^[a-z0-9][a-z0-9_-]*$",
+        min_length = 1,
+        max_length = 64
+    )]
     pub key: String,
+    #[schema(
+        example = "Team plan",
+        min_length = 1,
+        max_length = 200,
+        pattern = "\\S"
+    )]
     pub name: String,
-    /// `value_engineering` or `value_analysis`.
+    #[schema(value_type = Kind)]
     pub kind: String,
+    /// What the pilot should show.
+    #[schema(
+        example = "Teams of 5+ pre-order a shared plan at 19 EUR a month",
+        min_length = 1,
+        max_length = 10000
+    )]
     pub hypothesis: String,
+    #[schema(
+        example = "growth",
+        pattern = "^[a-z0-9][a-z0-9_-]*$",
+        min_length = 1,
+        max_length = 64
+    )]
     pub owner_team: String,
     pub offer: Offer,
+    /// Segments the offer is for (each must exist), at most 100, no repeats.
     #[serde(default)]
+    #[schema(max_items = 100, value_type = Vec<super::schema::Slug>)]
     pub core_segments: Vec<String>,
+    /// Variants: none (one offer for everyone) or 2 to 20, with distinct keys.
     #[serde(default)]
+    #[schema(schema_with = variant_list)]
     pub variants: Vec<VariantInput>,
     pub criteria: CriteriaInput,
-    /// `sequential` (default) or `fixed`.
+    /// Default `sequential`.
     #[serde(default)]
+    #[schema(value_type = Option<Mode>)]
     pub mode: Option<String>,
 }
 
@@ -91,30 +168,63 @@ pub struct InitiativeInput {
 /// replaces the criteria as a whole.
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "hypothesis": "Small businesses will pre-order a team plan at 24 EUR a month.",
+    "offer": {"price_cents": 2400, "currency": "EUR"}
+}))]
 pub struct InitiativePatchInput {
+    #[schema(
+        example = "Team plan",
+        min_length = 1,
+        max_length = 200,
+        pattern = "\\S"
+    )]
     pub name: Option<String>,
+    #[schema(value_type = Option<Kind>)]
     pub kind: Option<String>,
+    #[schema(min_length = 1, max_length = 10000, pattern = "\\S")]
     pub hypothesis: Option<String>,
+    #[schema(
+        example = "growth",
+        pattern = "^[a-z0-9][a-z0-9_-]*$",
+        min_length = 1,
+        max_length = 64
+    )]
     pub owner_team: Option<String>,
     pub offer: Option<Offer>,
+    #[schema(max_items = 100, value_type = Option<Vec<super::schema::Slug>>)]
     pub core_segments: Option<Vec<String>>,
+    /// Variants: none or 2 to 20, with distinct keys.
+    #[schema(schema_with = variant_list)]
     pub variants: Option<Vec<VariantInput>>,
     pub criteria: Option<CriteriaInput>,
+    #[schema(value_type = Option<Mode>)]
     pub mode: Option<String>,
 }
 
 /// How a running pilot ends.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "decision": "iterate",
+    "note": "The integration works end to end; relaunch with the real audience.",
+    "override_reason": "A dry run with three test customers, not a pilot."
+}))]
 pub struct ConcludeInput {
-    /// `scale`, `iterate` or `stop`.
+    #[schema(value_type = Decision)]
     pub decision: String,
     /// Why: what was learned.
+    #[schema(
+        example = "Demand validated in smb; scaling to mid-market next quarter",
+        min_length = 1,
+        max_length = 10000
+    )]
     pub note: String,
     /// Required when the decision goes against the evidence: taken before
     /// `min_exposures`, or against the verdict (`scale` without `validated`, `stop` with
     /// it). The decision is then recorded and flagged "against the evidence".
     #[serde(default)]
+    #[schema(min_length = 1, max_length = 10000, pattern = "\\S")]
     pub override_reason: Option<String>,
 }
 
@@ -139,6 +249,27 @@ pub struct CriteriaView {
 
 /// An initiative.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "key": "team-plan",
+    "name": "Team plan",
+    "kind": "value_engineering",
+    "hypothesis": "Small businesses will pre-order a team plan at 19 EUR a month.",
+    "owner_team": "growth",
+    "offer": {"price_cents": 1900, "currency": "EUR"},
+    "core_segments": ["smb"],
+    "variants": [],
+    "criteria": {"target_preorder_rate": 0.05, "target_love_share": 0.3, "confidence": 0.95, "min_exposures": 100, "planned_exposures": 5000},
+    "mode": "sequential",
+    "status": "running",
+    "fingerprint": "9f2c4e0b7d1a5c3e8f6b2d4a0c9e7f1b3d5a7c9e1f3b5d7a9c1e3f5b7d9a1c3e",
+    "pre_registration": "{\"core_segments\":[\"smb\"],\"criteria\":{\"confidence\":0.95,\"min_exposures\":100,\"planned_exposures\":5000,\"target_love_share\":0.3,\"target_preorder_rate\":0.05},\"mode\":\"sequential\",\"offer\":{\"currency\":\"EUR\",\"price_cents\":1900},\"variants\":[]}",
+    "decision": null,
+    "decision_note": null,
+    "created_at": "2026-11-20T08:00:00Z",
+    "updated_at": "2026-11-20T08:05:00Z",
+    "launched_at": "2026-11-20T08:05:00Z",
+    "concluded_at": null
+}))]
 pub struct InitiativeView {
     pub key: String,
     pub name: String,
@@ -220,9 +351,10 @@ pub struct InitiativeList {
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct ListQuery {
-    /// `draft`, `running` or `concluded`.
+    #[param(value_type = Option<Status>)]
     pub status: Option<String>,
     /// Owner team slug.
+    #[param(pattern = "^[a-z0-9][a-z0-9_-]*$", min_length = 1, max_length = 64)]
     pub team: Option<String>,
 }
 
@@ -387,6 +519,10 @@ impl TryFrom<InitiativePatchInput> for InitiativePatch {
 }
 
 /// Register an initiative (as a draft).
+///
+/// Creates the initiative with its offer, segments, variants and pre-registered success
+/// criteria. Writers may create initiatives only for their own team (`owner_team`); the
+/// key must be free (409 otherwise).
 #[utoipa::path(
     post,
     path = "/api/v1/initiatives",
@@ -412,7 +548,9 @@ pub async fn create_initiative(
     Ok(HttpResponse::Created().json(InitiativeView::from(created)))
 }
 
-/// List initiatives, optionally by status and owner team.
+/// List initiatives.
+///
+/// Every initiative, optionally filtered by `status` and `owner_team`, by key.
 #[utoipa::path(
     get,
     path = "/api/v1/initiatives",
@@ -445,6 +583,8 @@ pub async fn list_initiatives(
 }
 
 /// One initiative.
+///
+/// The initiative's definition, criteria, status and lifecycle dates.
 #[utoipa::path(
     get,
     path = "/api/v1/initiatives/{key}",
@@ -463,7 +603,10 @@ pub async fn get_initiative(
     Ok(HttpResponse::Ok().json(InitiativeView::from(found)))
 }
 
-/// Change a draft initiative (criteria are locked once launched).
+/// Change a draft initiative.
+///
+/// Only drafts change (409 otherwise): criteria are locked once launched. Fields left out
+/// keep their value; moving the initiative to another team needs a key of both teams.
 #[utoipa::path(
     patch,
     path = "/api/v1/initiatives/{key}",
@@ -492,7 +635,10 @@ pub async fn update_initiative(
     Ok(HttpResponse::Ok().json(InitiativeView::from(updated)))
 }
 
-/// Launch a draft: lock its criteria (pre-registration) and start accepting events.
+/// Launch a draft initiative.
+///
+/// Locks its criteria (pre-registration) and starts accepting events. Only drafts can be
+/// launched (409 otherwise).
 #[utoipa::path(
     post,
     path = "/api/v1/initiatives/{key}/launch",
@@ -526,10 +672,12 @@ pub struct ConcludedView {
     pub recorded_decision: DecisionView,
 }
 
-/// Conclude a running pilot with a decision and a note. A decision against the evidence
-/// (before `min_exposures`, `scale` without a `validated` verdict, `stop` with one) needs
-/// an `override_reason` and is flagged; every decision is appended to the decision log
-/// with a snapshot of the verdict and counts.
+/// Conclude a running pilot with a decision.
+///
+/// A decision against the evidence (before `min_exposures`, `scale` without a `validated`
+/// verdict, `stop` with one) needs an `override_reason` and is flagged; every decision is
+/// appended to the decision log with a snapshot of the verdict and counts. Only running
+/// initiatives can be concluded (409 otherwise).
 #[utoipa::path(
     post,
     path = "/api/v1/initiatives/{key}/conclude",

@@ -16,13 +16,98 @@ use crate::store::keys::{self, ApiKey};
 /// A key to create.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"label": "growth pilots", "role": "writer", "team": "growth"}))]
 pub struct KeyInput {
-    /// What the key is for, e.g. "growth pilots".
+    /// What the key is for.
+    #[schema(
+        example = "growth pilots",
+        min_length = 1,
+        max_length = 200,
+        pattern = "\\S"
+    )]
     pub label: String,
-    /// `admin`, `writer` or `viewer`.
+    #[schema(value_type = Role, example = "writer")]
     pub role: String,
     /// The team a writer key writes for (required for writers, not allowed otherwise).
+    #[schema(
+        example = "growth",
+        pattern = "^[a-z0-9][a-z0-9_-]*$",
+        min_length = 1,
+        max_length = 64
+    )]
     pub team: Option<String>,
+}
+
+/// The teamless roles.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum TeamlessRole {
+    Admin,
+    Viewer,
+}
+
+/// The role of a key that writes for a team.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum WriterRole {
+    Writer,
+}
+
+/// A writer key: writes for one team.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WriterKeyInput {
+    /// What the key is for.
+    #[schema(
+        example = "growth pilots",
+        min_length = 1,
+        max_length = 200,
+        pattern = "\\S"
+    )]
+    pub label: String,
+    pub role: WriterRole,
+    /// The team the key writes for.
+    #[schema(
+        example = "growth",
+        pattern = "^[a-z0-9][a-z0-9_-]*$",
+        min_length = 1,
+        max_length = 64
+    )]
+    pub team: String,
+}
+
+/// An admin or viewer key: no team.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TeamlessKeyInput {
+    /// What the key is for.
+    #[schema(
+        example = "dashboard",
+        min_length = 1,
+        max_length = 200,
+        pattern = "\\S"
+    )]
+    pub label: String,
+    pub role: TeamlessRole,
+    /// Not allowed (only `null`).
+    #[schema(schema_with = null_only)]
+    pub team: Option<String>,
+}
+
+fn null_only() -> utoipa::openapi::schema::Object {
+    utoipa::openapi::schema::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::Null)
+        .build()
+}
+
+/// A key to create: a writer key for a team, or an admin or viewer key without one.
+/// (Documents the shapes [`KeyInput`] accepts.)
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(untagged)]
+#[schema(example = json!({"label": "growth pilots", "role": "writer", "team": "growth"}))]
+pub enum KeyRequest {
+    Writer(WriterKeyInput),
+    Teamless(TeamlessKeyInput),
 }
 
 /// An API key as listed: never the key itself, nor its hash.
@@ -92,11 +177,14 @@ pub fn parse_key_request(
 }
 
 /// Create an API key (admins).
+///
+/// The key itself is answered once, in this response, and stored only as a hash. Writers
+/// and viewers belong to a team; admins to none.
 #[utoipa::path(
     post,
     path = "/api/v1/keys",
     tag = "keys",
-    request_body = KeyInput,
+    request_body = KeyRequest,
     responses(
         (status = 201, body = CreatedKeyView),
         (status = 401, body = Problem, content_type = "application/problem+json"),
@@ -122,7 +210,9 @@ pub async fn create_key(
     }))
 }
 
-/// List API keys (admins): labels, roles, teams and use, never the keys.
+/// List API keys (admins).
+///
+/// Labels, roles, teams, creation, last use and revocation; never the keys themselves.
 #[utoipa::path(
     get,
     path = "/api/v1/keys",
@@ -140,8 +230,10 @@ pub async fn list_keys(state: web::Data<AppState>) -> Result<HttpResponse, ApiEr
     }))
 }
 
-/// Revoke an API key (admins). It stops working at once on this instance, and within
-/// seconds on the others.
+/// Revoke an API key (admins).
+///
+/// The key stops working at once on this instance and within seconds on the others. Revoking
+/// a revoked key answers it unchanged.
 #[utoipa::path(
     delete,
     path = "/api/v1/keys/{id}",

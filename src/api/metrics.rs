@@ -31,6 +31,15 @@ pub fn allowed(peer: Option<std::net::SocketAddr>, public: bool) -> bool {
 }
 
 /// The service's counters in Prometheus text format.
+///
+/// HTTP answers by status class, ingestion and database figures. Served to loopback clients
+/// only (a 404 to others), unless `metrics.public = true`.
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "health",
+    responses((status = 200, description = "Prometheus text format", body = String, content_type = "text/plain; version=0.0.4"))
+)]
 pub async fn metrics(
     state: web::Data<AppState>,
     req: HttpRequest,

@@ -4,6 +4,7 @@ pub mod audit;
 pub mod auth;
 pub mod context;
 pub mod decisions;
+pub mod document;
 pub mod error;
 pub mod events;
 pub mod extract;
@@ -14,6 +15,7 @@ pub mod keys;
 pub mod metrics;
 pub mod reports;
 pub mod routes;
+pub mod schema;
 pub mod segments;
 pub mod throttle;
 pub mod users;
@@ -21,7 +23,6 @@ pub mod users;
 use std::sync::Arc;
 
 use actix_web::{HttpRequest, HttpResponse, web};
-use utoipa::OpenApi;
 
 use crate::settings::Settings;
 use crate::store::ingest::IngestQueue;
@@ -78,95 +79,6 @@ where
     })
     .await?
     .map_err(ApiError::from)
-}
-
-#[derive(OpenApi)]
-#[openapi(
-    info(
-        title = "offerlab",
-        description = "Pilot new value initiatives and test, honestly, whether customers really want them.",
-    ),
-    paths(
-        segments::create_segment,
-        segments::list_segments,
-        initiatives::create_initiative,
-        initiatives::list_initiatives,
-        initiatives::get_initiative,
-        initiatives::update_initiative,
-        initiatives::launch_initiative,
-        initiatives::conclude_initiative,
-        decisions::list_decisions,
-        events::post_events,
-        events::list_events,
-        events::assign,
-        events::summary,
-        reports::get_report,
-        reports::report_csv_export,
-        reports::get_portfolio,
-        reports::post_plan,
-        keys::create_key,
-        keys::list_keys,
-        keys::revoke_key,
-        audit::list_audit,
-        users::invite_user,
-        users::list_users,
-        users::disable_user,
-        openapi_json,
-        health::healthz,
-        health::readyz,
-        hooks::stripe_hook,
-        hooks::typeform_hook,
-        hooks::form_hook,
-        hooks::list_inbox,
-        hooks::replay_inbox,
-        hooks::put_survey_mapping,
-        hooks::get_survey_mapping,
-    ),
-    modifiers(&BearerAuth),
-    security(("bearer" = [])),
-    tags(
-        (name = "segments", description = "Customer segments"),
-        (name = "initiatives", description = "Initiatives and their lifecycle"),
-        (name = "events", description = "Exposures, pre-orders, cancellations and responses"),
-        (name = "reports", description = "Reports, verdicts, the portfolio and planning"),
-        (name = "keys", description = "API keys (admins)"),
-        (name = "audit", description = "The audit log of changes (admins)"),
-        (name = "users", description = "People who sign in to the pages (admins)"),
-        (name = "health", description = "Liveness and readiness"),
-        (name = "hooks", description = "Provider webhooks (Stripe, Typeform, signed forms), the inbox of what could not be placed, survey mappings"),
-    )
-)]
-pub struct ApiDoc;
-
-/// Declares the bearer-key scheme every route but the OpenAPI document uses.
-struct BearerAuth;
-
-impl utoipa::Modify for BearerAuth {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-        let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme(
-            "bearer",
-            SecurityScheme::Http(
-                HttpBuilder::new()
-                    .scheme(HttpAuthScheme::Bearer)
-                    .description(Some("An offerlab API key: olk_ followed by 64 hex digits"))
-                    .build(),
-            ),
-        );
-    }
-}
-
-/// The OpenAPI document of this API.
-#[utoipa::path(
-    get,
-    path = "/api/v1/openapi.json",
-    tag = "health",
-    responses((status = 200, description = "OpenAPI 3.1 document"))
-)]
-pub async fn openapi_json() -> HttpResponse {
-    let doc = ApiDoc::openapi();
-    HttpResponse::Ok().json(doc)
 }
 
 /// Registers the API routes (the `/api/v1` resources, health checks and metrics), each

@@ -32,8 +32,10 @@ pub struct ReportView {
     pub decisions: Vec<DecisionView>,
 }
 
-/// The demand report of one initiative: verdict, numbers and the statistics behind them,
-/// with the decision log.
+/// The demand report of one initiative.
+///
+/// The verdict, the numbers and the statistics behind them (intervals, the sequential test,
+/// segments, variants, the timeline), with the decision log.
 #[utoipa::path(
     get,
     path = "/api/v1/initiatives/{key}/report",
@@ -92,8 +94,11 @@ pub async fn load_portfolio(state: &AppState) -> Result<Portfolio, ApiError> {
     Ok(portfolio::build(&reports, now))
 }
 
-/// Every initiative with its headline numbers and verdict; p-values of running
-/// initiatives adjusted with Benjamini-Hochberg beside the raw ones.
+/// The portfolio: every initiative with its headline and verdict.
+///
+/// Headline numbers and verdict of every initiative; p-values of running initiatives
+/// adjusted with Benjamini-Hochberg beside the raw ones; and the decisions taken against the
+/// evidence.
 #[utoipa::path(
     get,
     path = "/api/v1/portfolio",tag = "reports", responses((status = 200, body = PortfolioView)))]
@@ -118,36 +123,55 @@ pub struct PortfolioView {
 /// What a plan is asked for.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"target_preorder_rate": 0.05, "minimum_rate": 0.08, "confidence": 0.95, "mode": "sequential"}))]
 pub struct PlanInput {
     /// Plan for this initiative: its mode, target, confidence, planned and minimum
     /// exposures and variants are the defaults.
+    #[schema(
+        example = "team-plan",
+        pattern = "^[a-z0-9][a-z0-9_-]*$",
+        min_length = 1,
+        max_length = 64
+    )]
     pub initiative: Option<String>,
     /// `sequential` (default: the anytime-valid rule the verdict reads continuously) or
     /// `fixed` (the classic fixed-horizon sample size, read once).
+    #[schema(value_type = Option<crate::domain::Mode>)]
     pub mode: Option<String>,
     /// The target pre-order rate (required without `initiative`).
+    #[schema(example = 0.05, exclusive_minimum = 0.0, exclusive_maximum = 1.0)]
     pub target_preorder_rate: Option<f64>,
     /// The smallest true pre-order rate worth detecting, above the target.
+    #[schema(example = 0.08, exclusive_minimum = 0.0, exclusive_maximum = 1.0)]
     pub minimum_rate: f64,
     /// Confidence of the verdict, 0.8 to 0.999 (default: the initiative's, else 0.95).
+    #[schema(example = 0.95, minimum = 0.8, maximum = 0.999)]
     pub confidence: Option<f64>,
     /// Deprecated: 1 − `confidence`, still accepted; given with `confidence`, the two must
     /// agree.
+    #[schema(example = 0.05, minimum = 0.001, maximum = 0.2)]
     pub alpha: Option<f64>,
     /// Power of the fixed-horizon figures (default 0.8).
+    #[schema(example = 0.8, exclusive_minimum = 0.5, exclusive_maximum = 1.0)]
     pub power: Option<f64>,
     /// Planned exposures, which tune the sequential rule (default: the initiative's, else
     /// 5,000).
+    #[schema(example = 5000, minimum = 1, maximum = 1_000_000_000_000_i64)]
     pub planned_exposures: Option<i64>,
     /// No verdict before this many exposures (default: the initiative's, else 100).
+    #[schema(example = 100, minimum = 1, maximum = 1_000_000_000_000_i64)]
     pub min_exposures: Option<i64>,
     /// Number of variants for a per-variant plan (default: the initiative's).
+    #[schema(example = 2, minimum = 2, maximum = 100)]
     pub variants: Option<u32>,
 }
 
+/// Plan a pilot: the exposures it needs.
+///
 /// Exposures needed to tell a minimum rate worth detecting from the target: in sequential
 /// mode the exposures by which half, 80% and 90% of pilots at the minimum rate are
-/// validated by the verdict's own rule; in fixed mode the classic sample size.
+/// validated by the verdict's own rule; in fixed mode the classic sample size. Given an
+/// `initiative`, its criteria fill in what the body leaves out (404 if it does not exist).
 #[utoipa::path(
     post,
     path = "/api/v1/plan",
@@ -350,7 +374,10 @@ pub fn report_csv(report: &Report) -> Result<Vec<u8>, ApiError> {
         .map_err(|e| ApiError::Internal(e.to_string()))
 }
 
-/// The segment and variant tables of the report, as CSV.
+/// The report's segment and variant tables, as CSV.
+///
+/// The same figures as the report's segment and variant tables, one row per segment and
+/// variant, for spreadsheets.
 #[utoipa::path(
     get,
     path = "/api/v1/initiatives/{key}/report.csv",

@@ -91,13 +91,88 @@ impl RouteRules {
     }
 }
 
-/// Something routes are declared to: the actix resources, or the table.
+/// The OpenAPI entry of one API route: the `__path_<handler>` type `#[utoipa::path]`
+/// generates next to the handler (its operation, the schemas it references, its tags).
+pub trait Documented:
+    utoipa::Path + utoipa::__dev::SchemaReferences + for<'t> utoipa::__dev::Tags<'t>
+{
+}
+
+impl<T> Documented for T where
+    T: utoipa::Path + utoipa::__dev::SchemaReferences + for<'t> utoipa::__dev::Tags<'t>
+{
+}
+
+/// Who may open a page (pages are HTML, outside the API document).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PageRule {
+    /// A signed-in session, unless the dashboard is public ([`Rule::Page`]).
+    SignedIn,
+    /// Anyone ([`Rule::OpenPage`]).
+    Open,
+    /// A signed-in admin, even when the dashboard is public ([`Rule::AdminPage`]).
+    Admin,
+}
+
+impl From<PageRule> for Rule {
+    fn from(rule: PageRule) -> Self {
+        match rule {
+            PageRule::SignedIn => Rule::Page,
+            PageRule::Open => Rule::OpenPage,
+            PageRule::Admin => Rule::AdminPage,
+        }
+    }
+}
+
+/// Something routes are declared to: the actix resources, the table, or the OpenAPI
+/// document.
+///
+/// An API route is declared with [`route!`](crate::route), which passes the handler's
+/// OpenAPI entry (`D`) along with its rule: a route cannot be added without both.
 pub trait Register {
-    fn add<F, Args>(&mut self, method: Method, path: &'static str, rule: Rule, handler: F)
+    /// An API route: its method and path, its rule, its handler and its OpenAPI entry.
+    fn add<D, F, Args>(&mut self, method: Method, path: &'static str, rule: Rule, handler: F)
+    where
+        D: Documented,
+        F: Handler<Args>,
+        Args: FromRequest + 'static,
+        F::Output: Responder + 'static;
+
+    /// A leadership page (HTML; not part of the API document).
+    fn page<F, Args>(&mut self, method: Method, path: &'static str, rule: PageRule, handler: F)
     where
         F: Handler<Args>,
         Args: FromRequest + 'static,
         F::Output: Responder + 'static;
+}
+
+/// Declares one API route with its rule and its OpenAPI entry, which `#[utoipa::path]`
+/// generated as `__path_<handler>` beside the handler:
+/// `route!(r, GET "/api/v1/segments", Rule::Read, segments::list_segments)`.
+#[macro_export]
+macro_rules! route {
+    ($r:expr, $method:ident $path:literal, $rule:expr, $module:ident :: $handler:ident) => {
+        $crate::__pastey::paste! {
+            $r.add::<$module::[<__path_ $handler>], _, _>(
+                ::actix_web::http::Method::$method,
+                $path,
+                $rule,
+                $module::$handler,
+            )
+        }
+    };
+}
+
+/// The method's name, as the table and the document spell it.
+fn method_name(method: &Method) -> &'static str {
+    match method {
+        m if m == Method::GET => "GET",
+        m if m == Method::POST => "POST",
+        m if m == Method::PATCH => "PATCH",
+        m if m == Method::PUT => "PUT",
+        m if m == Method::DELETE => "DELETE",
+        _ => "OTHER",
+    }
 }
 
 /// The route table, for tests and documentation.
@@ -105,21 +180,31 @@ pub trait Register {
 pub struct Table(pub Vec<Route>);
 
 impl Register for Table {
-    fn add<F, Args>(&mut self, method: Method, path: &'static str, rule: Rule, _handler: F)
+    fn add<D, F, Args>(&mut self, method: Method, path: &'static str, rule: Rule, _handler: F)
+    where
+        D: Documented,
+        F: Handler<Args>,
+        Args: FromRequest + 'static,
+        F::Output: Responder + 'static,
+    {
+        self.0.push(Route {
+            method: method_name(&method),
+            path,
+            rule,
+        });
+    }
+
+    fn page<F, Args>(&mut self, method: Method, path: &'static str, rule: PageRule, _handler: F)
     where
         F: Handler<Args>,
         Args: FromRequest + 'static,
         F::Output: Responder + 'static,
     {
-        let method = match method {
-            m if m == Method::GET => "GET",
-            m if m == Method::POST => "POST",
-            m if m == Method::PATCH => "PATCH",
-            m if m == Method::PUT => "PUT",
-            m if m == Method::DELETE => "DELETE",
-            _ => "OTHER",
-        };
-        self.0.push(Route { method, path, rule });
+        self.0.push(Route {
+            method: method_name(&method),
+            path,
+            rule: rule.into(),
+        });
     }
 }
 
@@ -130,7 +215,28 @@ pub struct Resources {
 }
 
 impl Register for Resources {
-    fn add<F, Args>(&mut self, method: Method, path: &'static str, rule: Rule, handler: F)
+    fn add<D, F, Args>(&mut self, method: Method, path: &'static str, rule: Rule, handler: F)
+    where
+        D: Documented,
+        F: Handler<Args>,
+        Args: FromRequest + 'static,
+        F::Output: Responder + 'static,
+    {
+        self.push(method, path, rule, handler);
+    }
+
+    fn page<F, Args>(&mut self, method: Method, path: &'static str, rule: PageRule, handler: F)
+    where
+        F: Handler<Args>,
+        Args: FromRequest + 'static,
+        F::Output: Responder + 'static,
+    {
+        self.push(method, path, rule.into(), handler);
+    }
+}
+
+impl Resources {
+    fn push<F, Args>(&mut self, method: Method, path: &'static str, rule: Rule, handler: F)
     where
         F: Handler<Args>,
         Args: FromRequest + 'static,
@@ -158,9 +264,7 @@ impl Register for Resources {
         routes.push(web::route().method(method.clone()).to(handler));
         rules.methods.push((method, rule));
     }
-}
 
-impl Resources {
     /// One resource per path, carrying its rules as resource data, answering `OPTIONS`
     /// and `405`. The caller wraps each in its authorization middleware.
     pub fn into_resources(self) -> Vec<actix_web::Resource> {
@@ -197,144 +301,56 @@ fn other_method(req: &HttpRequest, allow: String) -> Result<HttpResponse, ApiErr
     }
 }
 
-/// Every route under `/api/v1` and the health and metrics endpoints.
+/// Every route under `/api/v1` and the health and metrics endpoints: method, path, rule
+/// and handler, whose `#[utoipa::path]` entry goes into the document with them.
 pub fn declare_api(r: &mut impl Register) {
     use super::{
-        audit, decisions, events, health, hooks, initiatives, keys, metrics, reports, segments,
-        users,
+        audit, decisions, document, events, health, hooks, initiatives, keys, metrics, reports,
+        segments, users,
     };
     use Rule::*;
-    let (get, post, patch, delete) = (Method::GET, Method::POST, Method::PATCH, Method::DELETE);
 
     // Provider webhooks: no key, the provider's signature over the raw body instead.
-    r.add(post.clone(), "/hooks/stripe", Public, hooks::stripe_hook);
-    r.add(
-        post.clone(),
-        "/hooks/typeform",
-        Public,
-        hooks::typeform_hook,
-    );
-    r.add(post.clone(), "/hooks/form", Public, hooks::form_hook);
-    r.add(get.clone(), "/api/v1/inbox", Admin, hooks::list_inbox);
-    r.add(
-        post.clone(),
-        "/api/v1/inbox/{id}/replay",
-        Admin,
-        hooks::replay_inbox,
-    );
-    let mapping = "/api/v1/initiatives/{key}/survey-mapping";
-    r.add(Method::PUT, mapping, OwnerTeam, hooks::put_survey_mapping);
-    r.add(get.clone(), mapping, Read, hooks::get_survey_mapping);
+    route!(r, POST "/hooks/stripe", Public, hooks::stripe_hook);
+    route!(r, POST "/hooks/typeform", Public, hooks::typeform_hook);
+    route!(r, POST "/hooks/form", Public, hooks::form_hook);
+    route!(r, GET "/api/v1/inbox", Admin, hooks::list_inbox);
+    route!(r, POST "/api/v1/inbox/{id}/replay", Admin, hooks::replay_inbox);
+    route!(r, PUT "/api/v1/initiatives/{key}/survey-mapping", OwnerTeam, hooks::put_survey_mapping);
+    route!(r, GET "/api/v1/initiatives/{key}/survey-mapping", Read, hooks::get_survey_mapping);
 
-    r.add(get.clone(), "/healthz", Public, health::healthz);
-    r.add(get.clone(), "/readyz", Public, health::readyz);
-    r.add(get.clone(), "/metrics", Public, metrics::metrics);
-    r.add(
-        get.clone(),
-        "/api/v1/openapi.json",
-        Public,
-        super::openapi_json,
-    );
+    route!(r, GET "/healthz", Public, health::healthz);
+    route!(r, GET "/readyz", Public, health::readyz);
+    route!(r, GET "/metrics", Public, metrics::metrics);
+    route!(r, GET "/api/v1/openapi.json", Public, document::openapi_json);
 
-    r.add(
-        post.clone(),
-        "/api/v1/segments",
-        Contribute,
-        segments::create_segment,
-    );
-    r.add(
-        get.clone(),
-        "/api/v1/segments",
-        Read,
-        segments::list_segments,
-    );
+    route!(r, POST "/api/v1/segments", Contribute, segments::create_segment);
+    route!(r, GET "/api/v1/segments", Read, segments::list_segments);
 
-    r.add(
-        post.clone(),
-        "/api/v1/initiatives",
-        BodyTeam,
-        initiatives::create_initiative,
-    );
-    r.add(
-        get.clone(),
-        "/api/v1/initiatives",
-        Read,
-        initiatives::list_initiatives,
-    );
-    let one = "/api/v1/initiatives/{key}";
-    r.add(get.clone(), one, Read, initiatives::get_initiative);
-    r.add(patch, one, OwnerAndBodyTeam, initiatives::update_initiative);
-    r.add(
-        post.clone(),
-        "/api/v1/initiatives/{key}/launch",
-        OwnerTeam,
-        initiatives::launch_initiative,
-    );
-    r.add(
-        post.clone(),
-        "/api/v1/initiatives/{key}/conclude",
-        OwnerTeam,
-        initiatives::conclude_initiative,
-    );
-    r.add(
-        get.clone(),
-        "/api/v1/initiatives/{key}/decisions",
-        Read,
-        decisions::list_decisions,
-    );
-    let events_path = "/api/v1/initiatives/{key}/events";
-    r.add(post.clone(), events_path, OwnerTeam, events::post_events);
-    r.add(get.clone(), events_path, Read, events::list_events);
-    r.add(
-        post.clone(),
-        "/api/v1/initiatives/{key}/assignments",
-        OwnerTeam,
-        events::assign,
-    );
-    r.add(
-        get.clone(),
-        "/api/v1/initiatives/{key}/summary",
-        Read,
-        events::summary,
-    );
-    r.add(
-        get.clone(),
-        "/api/v1/initiatives/{key}/report",
-        Read,
-        reports::get_report,
-    );
-    r.add(
-        get.clone(),
-        "/api/v1/initiatives/{key}/report.csv",
-        Read,
-        reports::report_csv_export,
-    );
-    r.add(
-        get.clone(),
-        "/api/v1/portfolio",
-        Read,
-        reports::get_portfolio,
-    );
-    r.add(post.clone(), "/api/v1/plan", Read, reports::post_plan);
+    route!(r, POST "/api/v1/initiatives", BodyTeam, initiatives::create_initiative);
+    route!(r, GET "/api/v1/initiatives", Read, initiatives::list_initiatives);
+    route!(r, GET "/api/v1/initiatives/{key}", Read, initiatives::get_initiative);
+    route!(r, PATCH "/api/v1/initiatives/{key}", OwnerAndBodyTeam, initiatives::update_initiative);
+    route!(r, POST "/api/v1/initiatives/{key}/launch", OwnerTeam, initiatives::launch_initiative);
+    route!(r, POST "/api/v1/initiatives/{key}/conclude", OwnerTeam, initiatives::conclude_initiative);
+    route!(r, GET "/api/v1/initiatives/{key}/decisions", Read, decisions::list_decisions);
+    route!(r, POST "/api/v1/initiatives/{key}/events", OwnerTeam, events::post_events);
+    route!(r, GET "/api/v1/initiatives/{key}/events", Read, events::list_events);
+    route!(r, POST "/api/v1/initiatives/{key}/assignments", OwnerTeam, events::assign);
+    route!(r, GET "/api/v1/initiatives/{key}/summary", Read, events::summary);
+    route!(r, GET "/api/v1/initiatives/{key}/report", Read, reports::get_report);
+    route!(r, GET "/api/v1/initiatives/{key}/report.csv", Read, reports::report_csv_export);
+    route!(r, GET "/api/v1/portfolio", Read, reports::get_portfolio);
+    route!(r, POST "/api/v1/plan", Read, reports::post_plan);
 
-    r.add(post.clone(), "/api/v1/keys", Admin, keys::create_key);
-    r.add(get.clone(), "/api/v1/keys", Admin, keys::list_keys);
-    r.add(get.clone(), "/api/v1/audit", Admin, audit::list_audit);
-    r.add(delete, "/api/v1/keys/{id}", Admin, keys::revoke_key);
+    route!(r, POST "/api/v1/keys", Admin, keys::create_key);
+    route!(r, GET "/api/v1/keys", Admin, keys::list_keys);
+    route!(r, DELETE "/api/v1/keys/{id}", Admin, keys::revoke_key);
+    route!(r, GET "/api/v1/audit", Admin, audit::list_audit);
 
-    r.add(
-        post.clone(),
-        "/api/v1/users/invites",
-        Admin,
-        users::invite_user,
-    );
-    r.add(get, "/api/v1/users", Admin, users::list_users);
-    r.add(
-        post,
-        "/api/v1/users/{id}/disable",
-        Admin,
-        users::disable_user,
-    );
+    route!(r, POST "/api/v1/users/invites", Admin, users::invite_user);
+    route!(r, GET "/api/v1/users", Admin, users::list_users);
+    route!(r, POST "/api/v1/users/{id}/disable", Admin, users::disable_user);
 }
 
 /// Every route of the service (API, health and pages), as declared.

@@ -14,17 +14,32 @@ use crate::store::segments::{self, Segment};
 /// A customer segment to create.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"key": "smb", "name": "Small businesses", "description": "Companies with 1 to 49 employees"}))]
 pub struct SegmentInput {
     /// Slug: lowercase letters, digits, `-` and `_`.
-    #[schema(example = "smb")]
+    #[schema(
+        example = "smb",
+        pattern = "^[a-z0-9][a-z0-9_-]*$",
+        min_length = 1,
+        max_length = 64
+    )]
     pub key: String,
     /// Display name; defaults to the key.
+    #[schema(
+        example = "Small businesses",
+        min_length = 1,
+        max_length = 200,
+        pattern = "\\S"
+    )]
     pub name: Option<String>,
+    /// What the segment holds.
+    #[schema(example = "Companies with 1 to 49 employees", max_length = 10000)]
     pub description: Option<String>,
 }
 
 /// A customer segment.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"key": "smb", "name": "Small businesses", "description": "Companies with 1 to 49 employees", "created_at": "2026-11-25T09:30:00Z"}))]
 pub struct SegmentView {
     pub key: String,
     pub name: String,
@@ -73,6 +88,9 @@ impl SegmentInput {
 }
 
 /// Create a customer segment.
+///
+/// Segments are shared reference data: exposures name one. Writers and admins may create
+/// them; the key must be free (409 otherwise).
 #[utoipa::path(
     post,
     path = "/api/v1/segments",
@@ -99,6 +117,8 @@ pub async fn create_segment(
 }
 
 /// List customer segments.
+///
+/// Every segment, by key.
 #[utoipa::path(
     get,
     path = "/api/v1/segments",tag = "segments", responses((status = 200, body = SegmentList)))]

@@ -134,7 +134,10 @@ pub fn invite_url(req: &HttpRequest, token: &str) -> String {
     format!("{}://{}/invite/{token}", info.scheme(), info.host())
 }
 
-/// Invite someone (admins): answers a one-time link where they set a password.
+/// Invite someone (admins).
+///
+/// Creates the user and answers a one-time invite link, valid for
+/// `dashboard.invite_hours`, where they set a password. Only the link's hash is stored.
 #[utoipa::path(
     post,
     path = "/api/v1/users/invites",
@@ -170,6 +173,9 @@ pub async fn invite_user(
 }
 
 /// List users (admins).
+///
+/// Everyone invited, with role, team and whether they are active, invited or disabled;
+/// never a password or its hash.
 #[utoipa::path(
     get,
     path = "/api/v1/users",
@@ -187,8 +193,10 @@ pub async fn list_users(state: web::Data<AppState>) -> Result<HttpResponse, ApiE
     }))
 }
 
-/// Disable a user (admins): they cannot sign in, and every session of theirs ends at
-/// once.
+/// Disable a user (admins).
+///
+/// They can no longer sign in, and every session of theirs ends at once. Disabling twice
+/// is not an error.
 #[utoipa::path(
     post,
     path = "/api/v1/users/{id}/disable",

@@ -34,8 +34,8 @@ fn parse_opaque(s: &str) -> Result<(), String> {
     if s.is_empty() {
         return Err("must not be empty".into());
     }
-    if s.len() > MAX_OPAQUE {
-        return Err(format!("must be at most {MAX_OPAQUE} bytes"));
+    if s.chars().count() > MAX_OPAQUE {
+        return Err(format!("must be at most {MAX_OPAQUE} characters"));
     }
     if s.chars().any(char::is_control) {
         return Err("must not contain control characters".into());

@@ -64,6 +64,7 @@ impl IngestBatch {
 
 /// What an accepted request did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+#[schema(example = json!({"accepted": 4, "duplicates": 0}))]
 pub struct IngestOutcome {
     /// Events stored by this request.
     pub accepted: u64,

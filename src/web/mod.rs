@@ -30,7 +30,7 @@ use crate::api::error::ApiError;
 use crate::api::extract::initiative_key;
 use crate::api::initiatives::record_decision;
 use crate::api::reports::{load_portfolio, load_report};
-use crate::api::routes::{Register, Resources, Rule};
+use crate::api::routes::{PageRule, Register, Resources};
 use crate::api::{AppState, blocking, reading};
 use crate::domain::access::{Denied, Need};
 use crate::domain::{Status, TeamKey};
@@ -40,48 +40,43 @@ pub use portfolio::Filter;
 
 /// Every page, with its rule, declared once (see [`crate::api::routes`]).
 pub fn declare_pages(r: &mut impl Register) {
-    use Rule::{AdminPage, OpenPage, Page};
-    r.add(Method::GET, "/", Page, portfolio_page);
-    r.add(Method::GET, "/inbox", AdminPage, inbox_page);
-    r.add(Method::POST, "/inbox/{id}/replay", AdminPage, inbox_replay);
-    r.add(Method::GET, "/initiatives/{key}", Page, readout_page);
-    r.add(Method::GET, "/audit", AdminPage, audit_page);
-    r.add(Method::GET, layout::STYLESHEET_PATH, OpenPage, stylesheet);
-    r.add(Method::GET, "/sign-in", OpenPage, session::sign_in_form);
-    r.add(Method::POST, "/sign-in", OpenPage, session::sign_in);
-    r.add(Method::POST, "/sign-out", OpenPage, session::sign_out);
-    r.add(
-        Method::GET,
-        "/invite/{token}",
-        OpenPage,
-        people::invite_form,
-    );
-    r.add(
-        Method::POST,
-        "/invite/{token}",
-        OpenPage,
-        people::accept_invite,
-    );
-    r.add(Method::POST, "/initiatives/{key}/decide", Page, decide);
-    r.add(Method::GET, "/account", Page, people::account);
-    r.add(
+    use PageRule::{Admin, Open, SignedIn};
+    r.page(Method::GET, "/", SignedIn, portfolio_page);
+    r.page(Method::GET, "/inbox", Admin, inbox_page);
+    r.page(Method::POST, "/inbox/{id}/replay", Admin, inbox_replay);
+    r.page(Method::GET, "/initiatives/{key}", SignedIn, readout_page);
+    r.page(Method::GET, "/audit", Admin, audit_page);
+    r.page(Method::GET, layout::STYLESHEET_PATH, Open, stylesheet);
+    r.page(Method::GET, "/sign-in", Open, session::sign_in_form);
+    r.page(Method::POST, "/sign-in", Open, session::sign_in);
+    r.page(Method::POST, "/sign-out", Open, session::sign_out);
+    r.page(Method::GET, "/invite/{token}", Open, people::invite_form);
+    r.page(Method::POST, "/invite/{token}", Open, people::accept_invite);
+    r.page(Method::POST, "/initiatives/{key}/decide", SignedIn, decide);
+    r.page(Method::GET, "/account", SignedIn, people::account);
+    r.page(
         Method::POST,
         "/account/password",
-        Page,
+        SignedIn,
         people::change_password,
     );
-    r.add(
+    r.page(
         Method::POST,
         "/sign-out-everywhere",
-        Page,
+        SignedIn,
         session::sign_out_everywhere,
     );
-    r.add(Method::GET, "/users", Page, people::users_list);
-    r.add(Method::POST, "/users/invite", Page, people::users_invite);
-    r.add(
+    r.page(Method::GET, "/users", SignedIn, people::users_list);
+    r.page(
+        Method::POST,
+        "/users/invite",
+        SignedIn,
+        people::users_invite,
+    );
+    r.page(
         Method::POST,
         "/users/{id}/disable",
-        Page,
+        SignedIn,
         people::users_disable,
     );
 }

@@ -442,10 +442,12 @@ pub async fn users_invite(
         Some(body.team.as_str()),
     );
     let outcome = match parsed {
-        Ok(new) => invite(&state, &session.owner.caller, new).await.map_err(|e| match e {
-            crate::api::error::ApiError::Conflict(why) => Ok(why),
-            other => Err(PageError::from(other)),
-        }),
+        Ok(new) => invite(&state, &session.owner.caller, new)
+            .await
+            .map_err(|e| match e {
+                crate::api::error::ApiError::Conflict(why) => Ok(why),
+                other => Err(PageError::from(other)),
+            }),
         Err(errors) => Err(Ok(errors
             .0
             .iter()

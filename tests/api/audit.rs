@@ -242,7 +242,7 @@ async fn only_admins_read_the_audit_log(backend: Backend) {
         ("limit=0", "limit"),
         ("limit=501", "limit"),
         ("before=x", "before"),
-        ("target_type=user", "target_type"),
+        ("target_type=robot", "target_type"),
         ("actor_kind=robot", "actor_kind"),
         ("actor_id=-1", "actor_id"),
     ] {
