@@ -8,6 +8,7 @@ use actix_web::{App, HttpServer, web};
 use tracing_actix_web::TracingLogger;
 
 use crate::api::{self, AppState};
+use crate::notify::sender::{self, Sender, SenderOptions};
 use crate::settings::Settings;
 use crate::store::Store;
 use crate::store::ingest::{IngestQueue, QueueOptions};
@@ -28,6 +29,9 @@ pub struct Application {
     port: u16,
     server: Server,
     store: Store,
+    /// The webhook sender's settings, when this instance runs one.
+    sender: Option<SenderOptions>,
+    wake: Arc<tokio::sync::Notify>,
 }
 
 impl Application {
@@ -39,14 +43,24 @@ impl Application {
     }
 
     pub fn build_with_store(settings: Settings, store: Store) -> anyhow::Result<Self> {
-        let queue = IngestQueue::start(
+        let watch: Arc<dyn crate::store::ingest::GroupHook> =
+            Arc::new(crate::notify::watch::IngestWatch {
+                base_url: settings.webhooks.public_base_url.clone(),
+            });
+        let queue = IngestQueue::start_with_hook(
             &store,
             QueueOptions {
                 capacity: settings.ingest.queue_capacity,
                 max_group_events: settings.ingest.max_events_per_transaction,
                 max_wait: store.acquire_timeout(),
             },
+            Some(watch),
         )?;
+        let wake = Arc::new(tokio::sync::Notify::new());
+        let sender = settings
+            .webhooks
+            .sender
+            .then(|| SenderOptions::from_settings(&settings.webhooks));
         let listener = TcpListener::bind(&settings.server.bind)
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", settings.server.bind))?;
         let port = listener.local_addr()?.port();
@@ -62,6 +76,7 @@ impl Application {
                 settings.limits.burst_per_key,
             ),
             queue,
+            webhooks: sender::wake_handle(&wake),
             settings: Arc::new(settings),
         });
         let mut server = HttpServer::new(move || {
@@ -86,6 +101,8 @@ impl Application {
             port,
             server: server.run(),
             store,
+            sender,
+            wake,
         })
     }
 
@@ -97,8 +114,21 @@ impl Application {
         &self.store
     }
 
-    /// Serves until the process is asked to stop (SIGINT / SIGTERM: graceful shutdown).
+    /// Serves until the process is asked to stop (SIGINT / SIGTERM: graceful shutdown),
+    /// with the webhook sender beside it; the sender finishes its attempts in flight
+    /// before this returns.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let sender = match self.sender {
+            Some(options) => match Sender::start(self.store.clone(), options, self.wake) {
+                Ok(s) => Some(s),
+                Err(e) => return Err(std::io::Error::other(e)),
+            },
+            None => None,
+        };
+        let served = self.server.await;
+        if let Some(sender) = sender {
+            sender.stop().await;
+        }
+        served
     }
 }

@@ -13,6 +13,7 @@ pub mod api;
 pub mod app;
 pub mod demo;
 pub mod domain;
+pub mod notify;
 pub mod settings;
 pub mod stats;
 pub mod store;

@@ -260,6 +260,8 @@ pub async fn post_events(
         now,
     )?;
     let outcome = state.queue.submit(batch).await?;
+    // Committed: deliveries it caused (a verdict that changed) can go now.
+    state.webhooks.now();
     Ok(HttpResponse::Ok().json(outcome))
 }
 

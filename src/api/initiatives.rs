@@ -18,8 +18,10 @@ use crate::domain::{
     InitiativeKey, InitiativePatch, Kind, Mode, OpenRate, SegmentKey, Status, TeamKey, VariantKey,
     Variants,
 };
+use crate::notify::watch;
 use crate::store::initiatives::{self, InitiativeFilter};
 use crate::store::keys;
+use diesel::Connection;
 
 /// The offer's list price.
 #[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
@@ -501,7 +503,17 @@ pub async fn launch_initiative(
     state: web::Data<AppState>,
     PathKey(key): PathKey,
 ) -> Result<HttpResponse, ApiError> {
-    let launched = blocking(&state, move |c| initiatives::launch(c, &key, Utc::now())).await?;
+    let base = state.settings.webhooks.public_base_url.clone();
+    // One transaction: the launch and its `initiative.launched` delivery.
+    let launched = blocking(&state, move |c| {
+        c.transaction(|c| {
+            let launched = initiatives::launch(c, &key, Utc::now())?;
+            watch::launched(c, &launched, &base)?;
+            Ok(launched)
+        })
+    })
+    .await?;
+    state.webhooks.now();
     Ok(HttpResponse::Ok().json(InitiativeView::from(launched)))
 }
 
@@ -552,6 +564,7 @@ pub async fn conclude_initiative(
         Some(key_id),
     )
     .map_err(ApiError::invalid)?;
+    let base = state.settings.webhooks.public_base_url.clone();
     let (concluded, recorded) = blocking(&state, move |c| {
         let decided_by = keys::label(c, key_id)?.unwrap_or_else(|| format!("key {key_id}"));
         let request = DecisionRequest {
@@ -559,11 +572,19 @@ pub async fn conclude_initiative(
             ..request
         };
         let now = Utc::now();
-        initiatives::conclude(c, &key, request, now, |i, cells, daily| {
-            snapshot(&analysis::build(i, cells, daily, now))
+        // One transaction: the decision and its `decision.recorded` and
+        // `initiative.concluded` deliveries.
+        c.transaction(|c| {
+            let (concluded, recorded) =
+                initiatives::conclude(c, &key, request, now, |i, cells, daily| {
+                    snapshot(&analysis::build(i, cells, daily, now))
+                })?;
+            watch::concluded(c, &concluded, &recorded, &base)?;
+            Ok((concluded, recorded))
         })
     })
     .await?;
+    state.webhooks.now();
     Ok(HttpResponse::Ok().json(ConcludedView {
         initiative: InitiativeView::from(concluded),
         recorded_decision: DecisionView::from(recorded),

@@ -13,6 +13,7 @@ pub mod metrics;
 pub mod reports;
 pub mod routes;
 pub mod segments;
+pub mod webhooks;
 
 use std::sync::Arc;
 
@@ -33,6 +34,8 @@ pub struct AppState {
     /// Signs dashboard session cookies.
     pub session_secret: Vec<u8>,
     pub queue: IngestQueue,
+    /// Wakes the webhook sender after deliveries were written.
+    pub webhooks: crate::notify::sender::Wake,
     pub settings: Arc<Settings>,
 }
 
@@ -80,6 +83,11 @@ where
         keys::create_key,
         keys::list_keys,
         keys::revoke_key,
+        webhooks::create_webhook,
+        webhooks::list_webhooks,
+        webhooks::delete_webhook,
+        webhooks::list_deliveries,
+        webhooks::replay_delivery,
         openapi_json,
         health::healthz,
         health::readyz,
@@ -92,6 +100,7 @@ where
         (name = "events", description = "Exposures, pre-orders, cancellations and responses"),
         (name = "reports", description = "Reports, verdicts, the portfolio and planning"),
         (name = "keys", description = "API keys (admins)"),
+        (name = "webhooks", description = "Outbound webhooks and Slack notifications (admins)"),
         (name = "health", description = "Liveness and readiness"),
     )
 )]

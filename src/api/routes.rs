@@ -196,7 +196,9 @@ fn other_method(req: &HttpRequest, allow: String) -> Result<HttpResponse, ApiErr
 
 /// Every route under `/api/v1` and the health and metrics endpoints.
 pub fn declare_api(r: &mut impl Register) {
-    use super::{decisions, events, health, initiatives, keys, metrics, reports, segments};
+    use super::{
+        decisions, events, health, initiatives, keys, metrics, reports, segments, webhooks,
+    };
     use Rule::*;
     let (get, post, patch, delete) = (Method::GET, Method::POST, Method::PATCH, Method::DELETE);
 
@@ -291,9 +293,40 @@ pub fn declare_api(r: &mut impl Register) {
     );
     r.add(post.clone(), "/api/v1/plan", Read, reports::post_plan);
 
-    r.add(post, "/api/v1/keys", Admin, keys::create_key);
-    r.add(get, "/api/v1/keys", Admin, keys::list_keys);
-    r.add(delete, "/api/v1/keys/{id}", Admin, keys::revoke_key);
+    r.add(post.clone(), "/api/v1/keys", Admin, keys::create_key);
+    r.add(get.clone(), "/api/v1/keys", Admin, keys::list_keys);
+    r.add(delete.clone(), "/api/v1/keys/{id}", Admin, keys::revoke_key);
+
+    r.add(
+        post.clone(),
+        "/api/v1/webhooks",
+        Admin,
+        webhooks::create_webhook,
+    );
+    r.add(
+        get.clone(),
+        "/api/v1/webhooks",
+        Admin,
+        webhooks::list_webhooks,
+    );
+    r.add(
+        delete,
+        "/api/v1/webhooks/{id}",
+        Admin,
+        webhooks::delete_webhook,
+    );
+    r.add(
+        get,
+        "/api/v1/webhooks/{id}/deliveries",
+        Admin,
+        webhooks::list_deliveries,
+    );
+    r.add(
+        post,
+        "/api/v1/webhooks/{id}/deliveries/{delivery_id}/replay",
+        Admin,
+        webhooks::replay_delivery,
+    );
 }
 
 /// Every route of the service (API, health and pages), as declared.

@@ -13,6 +13,7 @@ pub mod initiative;
 pub mod keys;
 pub mod money;
 pub mod rate;
+pub mod webhook;
 
 pub use customer::{CustomerState, Transition};
 pub use error::{FieldError, FieldErrors};

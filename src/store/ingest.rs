@@ -275,11 +275,19 @@ struct InitiativeWork {
     daily: HashMap<NaiveDate, (i64, i64)>,
 }
 
+/// Called in every group transaction, after its writes, with the initiatives whose
+/// counts it changed: what the upper layers derive from the counts (webhooks: a verdict
+/// that changed) is written in the same transaction. An error fails the group.
+pub trait GroupHook: Send + Sync + std::fmt::Debug {
+    fn after_group(&self, conn: &mut DbConn, changed: &[&Initiative]) -> Result<(), StoreError>;
+}
+
 /// Applies groups of requests. Remembers the segments it has seen exist: segments are
 /// never deleted, so only new names cost a query.
 #[derive(Debug, Default)]
 pub struct Ingestor {
     known_segments: HashSet<String>,
+    hook: Option<Arc<dyn GroupHook>>,
 }
 
 impl Ingestor {
@@ -291,7 +299,20 @@ impl Ingestor {
         conn: &mut DbConn,
         batches: &[IngestBatch],
     ) -> Result<Vec<Result<IngestOutcome, IngestError>>, StoreError> {
-        ingest_group(conn, batches, &mut self.known_segments)
+        ingest_group(
+            conn,
+            batches,
+            &mut self.known_segments,
+            self.hook.as_deref(),
+        )
+    }
+
+    /// An ingestor that calls `hook` in each group transaction.
+    pub fn with_hook(hook: Option<Arc<dyn GroupHook>>) -> Self {
+        Self {
+            known_segments: HashSet::new(),
+            hook,
+        }
     }
 }
 
@@ -299,6 +320,7 @@ fn ingest_group(
     conn: &mut DbConn,
     batches: &[IngestBatch],
     known_segments: &mut HashSet<String>,
+    hook: Option<&dyn GroupHook>,
 ) -> Result<Vec<Result<IngestOutcome, IngestError>>, StoreError> {
     conn.transaction(|conn| {
         let keys: Vec<&str> = batches.iter().map(|b| b.initiative.as_str()).collect();
@@ -344,6 +366,18 @@ fn ingest_group(
         for w in work.values() {
             write_work(conn, w)?;
         }
+        // --- Webhooks (issue 12): the one call into the upper layers, in this transaction.
+        if let Some(hook) = hook {
+            let changed: Vec<&Initiative> = work
+                .values()
+                .filter(|w| !w.new_events.is_empty())
+                .map(|w| &w.initiative)
+                .collect();
+            if !changed.is_empty() {
+                hook.after_group(conn, &changed)?;
+            }
+        }
+        // --- end webhooks.
         Ok(results)
     })
 }
@@ -791,6 +825,15 @@ pub struct IngestStats {
 impl IngestQueue {
     /// Starts the writer thread with a connection of its own.
     pub fn start(store: &Store, options: QueueOptions) -> Result<Self, StoreError> {
+        Self::start_with_hook(store, options, None)
+    }
+
+    /// Like [`IngestQueue::start`], calling `hook` in every group transaction.
+    pub fn start_with_hook(
+        store: &Store,
+        options: QueueOptions,
+        hook: Option<Arc<dyn GroupHook>>,
+    ) -> Result<Self, StoreError> {
         let (tx, rx) = mpsc::channel(options.capacity.max(1));
         let conn = store.dedicated()?;
         let store = store.clone();
@@ -800,7 +843,18 @@ impl IngestQueue {
         let writer_pulse = Arc::clone(&pulse);
         std::thread::Builder::new()
             .name("offerlab-ingest".into())
-            .spawn(move || writer_loop(store, conn, rx, options, &writer_stats, &writer_pulse))
+            .spawn(move || {
+                let ingestor = Ingestor::with_hook(hook);
+                writer_loop(
+                    store,
+                    conn,
+                    rx,
+                    options,
+                    &writer_stats,
+                    &writer_pulse,
+                    ingestor,
+                )
+            })
             .map_err(|e| StoreError::Connection(format!("cannot start ingest writer: {e}")))?;
         Ok(Self {
             tx,
@@ -869,8 +923,8 @@ fn writer_loop(
     options: QueueOptions,
     stats: &IngestStats,
     pulse: &Pulse,
+    mut ingestor: Ingestor,
 ) {
-    let mut ingestor = Ingestor::default();
     let mut link = Link {
         conn: Some(conn),
         retry_at: Instant::now(),

@@ -6,9 +6,11 @@ pub mod ingest;
 pub mod initiatives;
 pub mod keys;
 mod models;
+pub mod outbox;
 pub mod schema;
 pub mod segments;
 pub mod sessions;
+pub mod webhooks;
 
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};

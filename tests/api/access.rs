@@ -106,7 +106,8 @@ async fn every_route_for_every_caller(backend: Backend) {
                 &route
                     .path
                     .replace("{key}", "ours")
-                    .replace("{id}", "999999"),
+                    .replace("{id}", "999999")
+                    .replace("{delivery_id}", "999999"),
             );
             let mut req = match route.method {
                 "GET" => plain.get(&url),
