@@ -282,6 +282,7 @@ fn keys_and_their_hashes_never_reach_the_logs() {
     std::thread::spawn(move || for _ in lines {});
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let client = reqwest::Client::new();
         for auth in [
             format!("Bearer {key}"),

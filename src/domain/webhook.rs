@@ -237,11 +237,6 @@ impl NewWebhook {
             initiative.and_then(|k| errors.take("initiative", InitiativeKey::parse(k)));
         let team = team.and_then(|k| errors.take("team", TeamKey::parse(k)));
         let format = errors.take("format", Format::parse(format.unwrap_or("standard")));
-        if let (Some(Format::Slack), Some(u)) = (format, &url)
-            && !u.is_https()
-        {
-            errors.push("url", "a Slack incoming webhook URL must be https");
-        }
         errors.finish(|| {
             Some(NewWebhook {
                 url: url?,
@@ -333,7 +328,7 @@ mod tests {
             &["verdict.changed".into(), "nope".into()],
             Some("Bad Key"),
             None,
-            Some("slack"),
+            Some("teams"),
         )
         .err()
         .map(|e| e.0.into_iter().map(|e| e.field).collect::<Vec<_>>());
@@ -342,7 +337,7 @@ mod tests {
             Some(vec![
                 "event_types[1]".to_string(),
                 "initiative".to_string(),
-                "url".to_string()
+                "format".to_string()
             ])
         );
     }

@@ -283,7 +283,7 @@ async fn deliver(
         Next::RetryAt(Utc::now() + delay)
     };
     if let Some(e) = &error {
-        tracing::info!(delivery = c.id, webhook = c.webhook_id, attempt = c.attempts + 1, error = %e, "webhook delivery attempt failed");
+        tracing::warn!(delivery = c.id, webhook = c.webhook_id, attempt = c.attempts + 1, error = %e, "webhook delivery attempt failed");
     }
     let attempt = Attempt {
         started_at,
@@ -292,11 +292,24 @@ async fn deliver(
         error,
     };
     let id = c.id;
-    match blocking(&store, move |conn| {
-        outbox::record(conn, id, &token, &attempt, next)
-    })
-    .await
-    {
+    // A busy or briefly unreachable database: try a few times before leaving the
+    // delivery to its lease (which would send it again).
+    let mut tries = 0;
+    let recorded = loop {
+        let (token, attempt) = (token.clone(), attempt.clone());
+        let result = blocking(&store, move |conn| {
+            outbox::record(conn, id, &token, &attempt, next)
+        })
+        .await;
+        tries += 1;
+        match result {
+            Err(e) if tries < 5 && e.fault().is_some() => {
+                tokio::time::sleep(Duration::from_millis(100 * tries)).await;
+            }
+            other => break other,
+        }
+    };
+    match recorded {
         Ok(true) => {}
         Ok(false) => {
             tracing::warn!(

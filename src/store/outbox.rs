@@ -87,6 +87,28 @@ pub struct Claimed {
     pub secret: WebhookSecret,
 }
 
+type ClaimRow = (
+    i64,
+    i64,
+    String,
+    String,
+    String,
+    i32,
+    chrono::NaiveDateTime,
+    String,
+    String,
+    String,
+);
+
+type AttemptRow = (
+    i64,
+    i32,
+    chrono::NaiveDateTime,
+    Option<i32>,
+    i64,
+    Option<String>,
+);
+
 #[derive(QueryableByName)]
 struct IdRow {
     #[diesel(sql_type = BigInt)]
@@ -135,18 +157,7 @@ pub fn claim(
         return Ok(Vec::new());
     }
     let ids: Vec<i64> = ids.into_iter().map(|r| r.id).collect();
-    let rows: Vec<(
-        i64,
-        i64,
-        String,
-        String,
-        String,
-        i32,
-        chrono::NaiveDateTime,
-        String,
-        String,
-        String,
-    )> = d::table
+    let rows: Vec<ClaimRow> = d::table
         .inner_join(w::table)
         .select((
             d::id,
@@ -221,17 +232,35 @@ pub fn record(
     attempt: &Attempt,
     next: Next,
 ) -> Result<bool, StoreError> {
+    let (state, next_at, delivered_at) = match next {
+        Next::Delivered => (DELIVERED, attempt.started_at, Some(to_naive(Utc::now()))),
+        Next::RetryAt(t) => (PENDING, t, None),
+        Next::Failed => (FAILED, attempt.started_at, None),
+    };
+    // The update comes first, so that on SQLite the transaction takes the write lock
+    // at once (waiting for it) instead of upgrading a read, which fails when busy.
     conn.transaction(|conn| {
-        let held: Option<i32> = d::table
-            .select(d::attempts)
-            .filter(d::id.eq(id))
-            .filter(d::lease_token.eq(token))
-            .first(conn)
-            .optional()?;
-        let Some(attempts) = held else {
+        let number: Option<i32> = diesel::update(
+            d::table
+                .filter(d::id.eq(id))
+                .filter(d::lease_token.eq(token)),
+        )
+        .set((
+            d::state.eq(state),
+            d::attempts.eq(d::attempts + 1),
+            d::next_attempt_at.eq(to_naive(next_at)),
+            d::delivered_at.eq(delivered_at),
+            d::lease_token.eq(None::<String>),
+            d::lease_until.eq(None::<chrono::NaiveDateTime>),
+            d::last_status.eq(attempt.status_code.map(i32::from)),
+            d::last_error.eq(attempt.error.as_deref()),
+        ))
+        .returning(d::attempts)
+        .get_result(conn)
+        .optional()?;
+        let Some(number) = number else {
             return Ok(false);
         };
-        let number = attempts + 1;
         diesel::insert_into(a::table)
             .values((
                 a::delivery_id.eq(id),
@@ -240,23 +269,6 @@ pub fn record(
                 a::status_code.eq(attempt.status_code.map(i32::from)),
                 a::latency_ms.eq(attempt.latency_ms),
                 a::error.eq(attempt.error.as_deref()),
-            ))
-            .execute(conn)?;
-        let (state, next_at, delivered_at) = match next {
-            Next::Delivered => (DELIVERED, attempt.started_at, Some(to_naive(Utc::now()))),
-            Next::RetryAt(t) => (PENDING, t, None),
-            Next::Failed => (FAILED, attempt.started_at, None),
-        };
-        diesel::update(d::table.filter(d::id.eq(id)))
-            .set((
-                d::state.eq(state),
-                d::attempts.eq(number),
-                d::next_attempt_at.eq(to_naive(next_at)),
-                d::delivered_at.eq(delivered_at),
-                d::lease_token.eq(None::<String>),
-                d::lease_until.eq(None::<chrono::NaiveDateTime>),
-                d::last_status.eq(attempt.status_code.map(i32::from)),
-                d::last_error.eq(attempt.error.as_deref()),
             ))
             .execute(conn)?;
         Ok(true)
@@ -348,14 +360,7 @@ pub fn deliveries(
         .limit(limit)
         .load(conn)?;
     let ids: Vec<i64> = rows.iter().map(|r| r.0).collect();
-    let attempts: Vec<(
-        i64,
-        i32,
-        chrono::NaiveDateTime,
-        Option<i32>,
-        i64,
-        Option<String>,
-    )> = a::table
+    let attempts: Vec<AttemptRow> = a::table
         .select((
             a::delivery_id,
             a::attempt,

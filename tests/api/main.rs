@@ -21,3 +21,4 @@ mod recount;
 mod reports;
 mod routing;
 mod segments;
+mod webhooks;
