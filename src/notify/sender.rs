@@ -322,3 +322,40 @@ async fn deliver(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_with_jitter_up_to_the_maximum() {
+        let s = WebhookSettings {
+            sender: true,
+            allow_private_networks: false,
+            public_base_url: String::new(),
+            connect_timeout_ms: 1000,
+            timeout_ms: 1000,
+            base_backoff_ms: 100,
+            max_backoff_ms: 1000,
+            retry_window_minutes: 1440,
+            poll_interval_ms: 100,
+            lease_ms: 2000,
+            batch: 1,
+        };
+        let o = SenderOptions::from_settings(&s);
+        for (attempts, full) in [
+            (0, 100),
+            (1, 200),
+            (2, 400),
+            (3, 800),
+            (4, 1000),
+            (40, 1000),
+        ] {
+            for _ in 0..50 {
+                let d = o.backoff(attempts).as_millis();
+                assert!(d >= full / 2 && d <= full, "attempt {attempts}: {d} ms");
+            }
+        }
+        assert_eq!(o.retry_window, chrono::Duration::hours(24));
+    }
+}
