@@ -43,9 +43,12 @@ impl Application {
     }
 
     pub fn build_with_store(settings: Settings, store: Store) -> anyhow::Result<Self> {
+        let wake = Arc::new(tokio::sync::Notify::new());
+        let waker = sender::wake_handle(&wake);
         let watch: Arc<dyn crate::store::ingest::GroupHook> =
             Arc::new(crate::notify::watch::IngestWatch {
                 base_url: settings.webhooks.public_base_url.clone(),
+                enqueued: waker.enqueued_flag(),
             });
         let queue = IngestQueue::start_with_hook(
             &store,
@@ -56,7 +59,6 @@ impl Application {
             },
             Some(watch),
         )?;
-        let wake = Arc::new(tokio::sync::Notify::new());
         let sender = settings
             .webhooks
             .sender
@@ -76,7 +78,7 @@ impl Application {
                 settings.limits.burst_per_key,
             ),
             queue,
-            webhooks: sender::wake_handle(&wake),
+            webhooks: waker,
             settings: Arc::new(settings),
         });
         let mut server = HttpServer::new(move || {

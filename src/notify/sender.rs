@@ -7,6 +7,7 @@
 //! with jitter for the retry window, then the delivery is `failed`.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
@@ -82,20 +83,38 @@ pub fn client(options: &SenderOptions) -> Result<reqwest::Client, String> {
 
 /// A running sender: wake it after writing deliveries, stop it on shutdown.
 pub struct Sender {
-    wake: Arc<Notify>,
     stop: watch::Sender<bool>,
     task: tokio::task::JoinHandle<()>,
 }
 
 /// Wakes the sender (cheap to clone; a no-op when no sender runs).
 #[derive(Debug, Clone, Default)]
-pub struct Wake(Option<Arc<Notify>>);
+pub struct Wake {
+    notify: Option<Arc<Notify>>,
+    /// Set by the ingest hook when a group wrote deliveries (before its commit).
+    enqueued: Arc<AtomicBool>,
+}
 
 impl Wake {
+    /// After a commit that wrote deliveries.
     pub fn now(&self) {
-        if let Some(n) = &self.0 {
+        if let Some(n) = &self.notify {
             n.notify_one();
         }
+    }
+
+    /// After an ingest request was answered: wakes the sender if a group wrote
+    /// deliveries. The flag is set inside the group's transaction and read after the
+    /// request's group committed, so the sender looks after the commit.
+    pub fn after_ingest(&self) {
+        if self.enqueued.swap(false, Ordering::AcqRel) {
+            self.now();
+        }
+    }
+
+    /// The flag the ingest hook sets.
+    pub fn enqueued_flag(&self) -> Arc<AtomicBool> {
+        Arc::clone(&self.enqueued)
     }
 }
 
@@ -104,12 +123,8 @@ impl Sender {
     pub fn start(store: Store, options: SenderOptions, wake: Arc<Notify>) -> Result<Self, String> {
         let client = client(&options)?;
         let (stop, stopped) = watch::channel(false);
-        let task = tokio::spawn(run(store, client, options, Arc::clone(&wake), stopped));
-        Ok(Self { wake, stop, task })
-    }
-
-    pub fn waker(&self) -> Wake {
-        Wake(Some(Arc::clone(&self.wake)))
+        let task = tokio::spawn(run(store, client, options, wake, stopped));
+        Ok(Self { stop, task })
     }
 
     /// Stops claiming, lets the attempts in flight finish (each at most the timeout) and
@@ -123,7 +138,10 @@ impl Sender {
 /// A handle that wakes a sender started later (the service is built before its runtime
 /// runs).
 pub fn wake_handle(notify: &Arc<Notify>) -> Wake {
-    Wake(Some(Arc::clone(notify)))
+    Wake {
+        notify: Some(Arc::clone(notify)),
+        enqueued: Arc::default(),
+    }
 }
 
 fn lease_token() -> String {

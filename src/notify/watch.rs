@@ -1,5 +1,8 @@
 //! What to announce, decided in the transaction of the change that causes it.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use chrono::Utc;
 use serde_json::{Value, json};
 
@@ -45,6 +48,8 @@ fn announced_of(report: &Report, initiative: &Initiative) -> Announced {
 pub struct IngestWatch {
     /// Prefix of report links (`webhooks.public_base_url`).
     pub base_url: String,
+    /// Set when a group wrote deliveries (see `sender::Wake::after_ingest`).
+    pub enqueued: Arc<AtomicBool>,
 }
 
 impl GroupHook for IngestWatch {
@@ -122,7 +127,9 @@ impl GroupHook for IngestWatch {
                 ));
             }
             for (event_type, data) in notes {
-                outbox::enqueue(conn, &notification(initiative, event_type, data))?;
+                if outbox::enqueue(conn, &notification(initiative, event_type, data))? > 0 {
+                    self.enqueued.store(true, Ordering::Release);
+                }
             }
             outbox::set_announced(conn, initiative.id, &after)?;
         }

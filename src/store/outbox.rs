@@ -125,6 +125,18 @@ pub fn claim(
     limit: i64,
 ) -> Result<Vec<Claimed>, StoreError> {
     let (now, until) = (to_naive(now), to_naive(lease_until));
+    // Nothing due (the common case): no write transaction, which on SQLite would
+    // queue behind the ingest writer.
+    let due = d::table
+        .select(d::id)
+        .filter(d::state.eq(PENDING))
+        .filter(d::next_attempt_at.le(now))
+        .filter(d::lease_until.is_null().or(d::lease_until.lt(now)))
+        .first::<i64>(conn)
+        .optional()?;
+    if due.is_none() {
+        return Ok(Vec::new());
+    }
     let lock = match conn {
         DbConn::Postgres(_) => " FOR UPDATE SKIP LOCKED",
         DbConn::Sqlite(_) => "",
