@@ -58,16 +58,18 @@ impl GroupHook for IngestWatch {
             return Ok(());
         }
         let now = Utc::now();
+        // In id order, so two instances lock the announced rows in the same order.
+        let mut changed = changed.to_vec();
+        changed.sort_by_key(|i| i.id);
         for initiative in changed {
+            // Never announced: compare with the pilot before its first event.
+            let baseline = announced_of(&analysis::build(initiative, &[], &[], now), initiative);
+            // Lock first, then read the counts: they include every group committed before.
+            let before = outbox::lock_announced(conn, initiative.id, &baseline)?;
             let cells = aggregates::cells(conn, initiative.id)?;
             let daily = aggregates::daily(conn, initiative.id)?;
             let report = analysis::build(initiative, &cells, &daily, now);
             let after = announced_of(&report, initiative);
-            // Never announced: compare with the pilot before its first event.
-            let before = match outbox::announced(conn, initiative.id)? {
-                Some(b) => b,
-                None => announced_of(&analysis::build(initiative, &[], &[], now), initiative),
-            };
             if after == before {
                 continue;
             }

@@ -456,18 +456,40 @@ pub struct Announced {
     pub plan_reached: bool,
 }
 
-/// The last announced state of an initiative, if any.
-pub fn announced(conn: &mut DbConn, initiative_id: i64) -> Result<Option<Announced>, StoreError> {
-    Ok(s::table
+/// The last announced state of an initiative, locked for the rest of the transaction
+/// (`baseline` is stored first when nothing was announced yet). On PostgreSQL the row
+/// lock makes two instances' groups on one initiative compare one after the other, so a
+/// change is announced once; call it before reading the aggregates.
+pub fn lock_announced(
+    conn: &mut DbConn,
+    initiative_id: i64,
+    baseline: &Announced,
+) -> Result<Announced, StoreError> {
+    on_backend!(conn, |c| {
+        diesel::insert_into(s::table)
+            .values((
+                s::initiative_id.eq(initiative_id),
+                s::verdict.eq(&baseline.verdict),
+                s::srm.eq(baseline.srm),
+                s::plan_reached.eq(baseline.plan_reached),
+            ))
+            .on_conflict(s::initiative_id)
+            .do_nothing()
+            .execute(c)
+    })?;
+    let query = s::table
         .select((s::verdict, s::srm, s::plan_reached))
-        .filter(s::initiative_id.eq(initiative_id))
-        .first::<(String, bool, bool)>(conn)
-        .optional()?
-        .map(|(verdict, srm, plan_reached)| Announced {
-            verdict,
-            srm,
-            plan_reached,
-        }))
+        .filter(s::initiative_id.eq(initiative_id));
+    let (verdict, srm, plan_reached) = match conn {
+        DbConn::Postgres(c) => query.for_update().first::<(String, bool, bool)>(c)?,
+        // SQLite: the ingest writer holds the database's only write lock.
+        DbConn::Sqlite(c) => query.first::<(String, bool, bool)>(c)?,
+    };
+    Ok(Announced {
+        verdict,
+        srm,
+        plan_reached,
+    })
 }
 
 /// Records what was announced (in the transaction that wrote the deliveries).
