@@ -8,6 +8,7 @@ use actix_web::{App, HttpServer, web};
 use tracing_actix_web::TracingLogger;
 
 use crate::api::{self, AppState};
+use crate::notify::sender::{self, Sender, SenderOptions};
 use crate::settings::Settings;
 use crate::store::Store;
 use crate::store::ingest::{IngestQueue, QueueOptions};
@@ -28,6 +29,9 @@ pub struct Application {
     port: u16,
     server: Server,
     store: Store,
+    /// The webhook sender's settings, when this instance runs one.
+    sender: Option<SenderOptions>,
+    wake: Arc<tokio::sync::Notify>,
 }
 
 impl Application {
@@ -39,14 +43,26 @@ impl Application {
     }
 
     pub fn build_with_store(settings: Settings, store: Store) -> anyhow::Result<Self> {
-        let queue = IngestQueue::start(
+        let wake = Arc::new(tokio::sync::Notify::new());
+        let waker = sender::wake_handle(&wake);
+        let watch: Arc<dyn crate::store::ingest::GroupHook> =
+            Arc::new(crate::notify::watch::IngestWatch {
+                base_url: settings.webhooks.public_base_url.clone(),
+                enqueued: waker.enqueued_flag(),
+            });
+        let queue = IngestQueue::start_with_hook(
             &store,
             QueueOptions {
                 capacity: settings.ingest.queue_capacity,
                 max_group_events: settings.ingest.max_events_per_transaction,
                 max_wait: store.acquire_timeout(),
             },
+            Some(watch),
         )?;
+        let sender = settings
+            .webhooks
+            .sender
+            .then(|| SenderOptions::from_settings(&settings.webhooks));
         let listener = TcpListener::bind(&settings.server.bind)
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", settings.server.bind))?;
         let port = listener.local_addr()?.port();
@@ -71,6 +87,7 @@ impl Application {
                 ),
             ),
             queue,
+            webhooks: waker,
             settings: Arc::new(settings),
             intake: Default::default(),
         });
@@ -96,6 +113,8 @@ impl Application {
             port,
             server: server.run(),
             store,
+            sender,
+            wake,
         })
     }
 
@@ -107,8 +126,21 @@ impl Application {
         &self.store
     }
 
-    /// Serves until the process is asked to stop (SIGINT / SIGTERM: graceful shutdown).
+    /// Serves until the process is asked to stop (SIGINT / SIGTERM: graceful shutdown),
+    /// with the webhook sender beside it; the sender finishes its attempts in flight
+    /// before this returns.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let sender = match self.sender {
+            Some(options) => match Sender::start(self.store.clone(), options, self.wake) {
+                Ok(s) => Some(s),
+                Err(e) => return Err(std::io::Error::other(e)),
+            },
+            None => None,
+        };
+        let served = self.server.await;
+        if let Some(sender) = sender {
+            sender.stop().await;
+        }
+        served
     }
 }

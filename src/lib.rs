@@ -16,6 +16,7 @@ pub mod app;
 pub mod demo;
 pub mod domain;
 pub mod intake;
+pub mod notify;
 pub mod settings;
 pub mod stats;
 pub mod store;

@@ -98,6 +98,13 @@ enum Command {
         action: UsersAction,
     },
     /// Fill the database with demo pilots (segments and initiatives that exist are kept).
+    /// Outbound webhooks and Slack notifications: subscribe, list, remove, see deliveries, replay.
+    Webhooks {
+        #[command(flatten)]
+        db: DatabaseArg,
+        #[command(subcommand)]
+        action: WebhooksAction,
+    },
     Demo {
         #[command(flatten)]
         db: DatabaseArg,
@@ -169,6 +176,40 @@ enum InboxAction {
     /// Replay an entry: read and place its payload again (after the fix, e.g. once the
     /// initiative is launched).
     Replay { id: i64 },
+}
+
+#[derive(Subcommand)]
+enum WebhooksAction {
+    /// Subscribe an endpoint; prints its signing secret once.
+    Add {
+        /// The endpoint (a Slack incoming webhook URL with --format slack).
+        url: String,
+        /// Event types, comma-separated (verdict.changed, srm.detected, plan.reached,
+        /// decision.recorded, initiative.launched, initiative.concluded).
+        #[arg(long, value_delimiter = ',', required = true)]
+        events: Vec<String>,
+        /// Only this initiative's events.
+        #[arg(long)]
+        initiative: Option<String>,
+        /// Only events of initiatives this team owns.
+        #[arg(long)]
+        team: Option<String>,
+        /// standard (Standard Webhooks JSON) or slack.
+        #[arg(long, default_value = "standard")]
+        format: String,
+    },
+    /// List subscriptions (never their secrets).
+    List,
+    /// Remove a subscription and its deliveries.
+    Remove { id: i64 },
+    /// A subscription's deliveries, newest first, with their attempts.
+    Deliveries {
+        id: i64,
+        #[arg(long, default_value_t = 20)]
+        limit: i64,
+    },
+    /// Send a delivery again (same webhook-id).
+    Replay { id: i64, delivery: i64 },
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -649,6 +690,12 @@ fn main() -> anyhow::Result<()> {
                 }
             }
         }
+        Command::Webhooks { db, action } => {
+            let settings = settings_with(&db)?;
+            let store = open_store(&settings)?;
+            let mut conn = store.conn()?;
+            webhooks_command(&mut conn, &settings, action)?;
+        }
         Command::Demo { db, seed } => {
             let settings = settings_with(&db)?;
             offerlab::telemetry::init(&settings.log);
@@ -660,6 +707,97 @@ fn main() -> anyhow::Result<()> {
                 summary.events,
                 redact(&settings.database.url)
             );
+        }
+    }
+    Ok(())
+}
+
+fn webhooks_command(
+    conn: &mut store::DbConn,
+    settings: &Settings,
+    action: WebhooksAction,
+) -> anyhow::Result<()> {
+    use offerlab::store::{outbox, webhooks};
+    match action {
+        WebhooksAction::Add {
+            url,
+            events,
+            initiative,
+            team,
+            format,
+        } => {
+            let input = offerlab::api::webhooks::WebhookInput {
+                url,
+                event_types: events,
+                initiative,
+                team,
+                format: Some(format),
+            };
+            let new = offerlab::api::webhooks::parse_webhook(
+                &input,
+                settings.webhooks.allow_private_networks,
+            )
+            .map_err(|e| anyhow::anyhow!("{}", describe(&e)))?;
+            let secret = offerlab::domain::webhook::WebhookSecret::generate();
+            let created = webhooks::create(conn, &new, &secret, chrono::Utc::now())?;
+            println!(
+                "created webhook {} ({}, {}); its signing secret is shown once, store it now:",
+                created.id,
+                created.format.as_str(),
+                created.url.as_str()
+            );
+            println!("{}", secret.expose());
+        }
+        WebhooksAction::List => {
+            for w in webhooks::list(conn)? {
+                let types: Vec<&str> = w.event_types.iter().map(|t| t.as_str()).collect();
+                println!(
+                    "{:>4}  {:<8} {}  events {}{}{}",
+                    w.id,
+                    w.format.as_str(),
+                    w.url.as_str(),
+                    types.join(","),
+                    w.initiative
+                        .map(|k| format!("  initiative {k}"))
+                        .unwrap_or_default(),
+                    w.team.map(|t| format!("  team {t}")).unwrap_or_default()
+                );
+            }
+        }
+        WebhooksAction::Remove { id } => {
+            webhooks::delete(conn, id)?;
+            println!("removed webhook {id}");
+        }
+        WebhooksAction::Deliveries { id, limit } => {
+            for d in outbox::deliveries(conn, id, limit.clamp(1, 1000))? {
+                println!(
+                    "{:>6}  {:<10} {:<21} {}  attempts {}{}",
+                    d.id,
+                    d.state,
+                    d.event_type,
+                    d.message_id,
+                    d.attempts,
+                    d.last_error
+                        .map(|e| format!("  last error: {e}"))
+                        .unwrap_or_default()
+                );
+                for a in d.log {
+                    println!(
+                        "          #{} {}  {}  {} ms{}",
+                        a.attempt,
+                        a.started_at.format("%Y-%m-%d %H:%M:%S"),
+                        a.status_code
+                            .map(|c| c.to_string())
+                            .unwrap_or_else(|| "-".into()),
+                        a.latency_ms,
+                        a.error.map(|e| format!("  {e}")).unwrap_or_default()
+                    );
+                }
+            }
+        }
+        WebhooksAction::Replay { id, delivery } => {
+            outbox::replay(conn, id, delivery, chrono::Utc::now())?;
+            println!("delivery {delivery} of webhook {id} is queued again");
         }
     }
     Ok(())

@@ -21,6 +21,7 @@ pub struct Settings {
     pub log: LogSettings,
     pub metrics: MetricsSettings,
     pub dashboard: DashboardSettings,
+    pub webhooks: WebhookSettings,
     pub stripe: StripeSettings,
     pub typeform: TypeformSettings,
     pub forms: FormSettings,
@@ -109,6 +110,32 @@ pub struct DashboardSettings {
     pub sign_in_failures_per_address: u32,
     /// The window failed sign-ins are counted in, in minutes.
     pub sign_in_window_minutes: u32,
+}
+
+/// Outbound webhooks (`[webhooks]`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookSettings {
+    /// Run the sender in this instance (deliveries are still written when off).
+    pub sender: bool,
+    /// Deliver to loopback, private, link-local and metadata addresses too.
+    pub allow_private_networks: bool,
+    /// Prefix of the report links in payloads (`https://offerlab.example.com`).
+    pub public_base_url: String,
+    pub connect_timeout_ms: u64,
+    /// Longest a whole attempt may take.
+    pub timeout_ms: u64,
+    /// First retry delay; it doubles per attempt (with jitter) up to `max_backoff_ms`.
+    pub base_backoff_ms: u64,
+    pub max_backoff_ms: u64,
+    /// After this long without success a delivery is marked failed.
+    pub retry_window_minutes: u64,
+    /// How often the sender looks for due deliveries when not woken.
+    pub poll_interval_ms: u64,
+    /// How long a claimed delivery stays claimed (a killed sender's claims run out).
+    pub lease_ms: u64,
+    /// Deliveries attempted at once (each to a different endpoint).
+    pub batch: u32,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -231,6 +258,21 @@ impl Settings {
         }
         if self.stripe.tolerance_seconds == 0 {
             return invalid("stripe.tolerance_seconds must be at least 1");
+        }
+        let w = &self.webhooks;
+        if w.timeout_ms == 0 || w.connect_timeout_ms == 0 || w.poll_interval_ms == 0 {
+            return invalid("webhooks timeouts and poll_interval_ms must be at least 1");
+        }
+        if w.lease_ms < w.timeout_ms.saturating_mul(2) {
+            return invalid("webhooks.lease_ms must be at least twice webhooks.timeout_ms");
+        }
+        if w.base_backoff_ms == 0 || w.max_backoff_ms < w.base_backoff_ms {
+            return invalid(
+                "webhooks.base_backoff_ms must be at least 1 and at most webhooks.max_backoff_ms",
+            );
+        }
+        if w.batch == 0 {
+            return invalid("webhooks.batch must be at least 1");
         }
         if self.limits.max_body_bytes < 1024 {
             return invalid("limits.max_body_bytes must be at least 1024");

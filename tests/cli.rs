@@ -282,6 +282,7 @@ fn keys_and_their_hashes_never_reach_the_logs() {
     std::thread::spawn(move || for _ in lines {});
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let client = reqwest::Client::new();
         for auth in [
             format!("Bearer {key}"),
@@ -842,4 +843,62 @@ fn audit_prints_the_changes_made_on_the_command_line() {
     assert!(!table.contains(&secret) && !json.contains(&secret));
     let (ok, _, stderr) = run(&["audit", "--limit", "0"]);
     assert!(!ok && stderr.contains("limit"), "{stderr}");
+}
+
+#[test]
+fn webhooks_are_added_listed_and_removed() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("hooks.db");
+    let run = |args: &[&str]| {
+        let out = offerlab()
+            .args(args)
+            .arg("--database")
+            .arg(&db)
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (ok, stdout, stderr) = run(&[
+        "webhooks",
+        "add",
+        "https://hooks.example.com/services/x",
+        "--events",
+        "verdict.changed,plan.reached",
+        "--format",
+        "slack",
+        "--team",
+        "growth",
+    ]);
+    assert!(ok, "{stderr}");
+    let secret = stdout.lines().last().unwrap();
+    assert!(
+        secret.starts_with("whsec_"),
+        "the secret alone on the last line: {stdout}"
+    );
+    let (ok, listed, _) = run(&["webhooks", "list"]);
+    assert!(ok);
+    assert!(listed.contains("hooks.example.com") && listed.contains("slack"));
+    assert!(listed.contains("verdict.changed,plan.reached") && listed.contains("team growth"));
+    assert!(!listed.contains(secret), "secrets are never listed");
+    let (ok, deliveries, _) = run(&["webhooks", "deliveries", "1"]);
+    assert!(ok && deliveries.is_empty(), "{deliveries}");
+    // Refused: an unknown type, a private address (allowed only by the setting).
+    let (ok, _, stderr) = run(&["webhooks", "add", "https://x.example", "--events", "nope"]);
+    assert!(!ok && stderr.contains("event_types[0]"), "{stderr}");
+    let (ok, _, stderr) = run(&[
+        "webhooks",
+        "add",
+        "http://169.254.169.254/latest",
+        "--events",
+        "verdict.changed",
+    ]);
+    assert!(!ok && stderr.contains("metadata"), "{stderr}");
+    let (ok, _, _) = run(&["webhooks", "remove", "1"]);
+    assert!(ok);
+    let (_, listed, _) = run(&["webhooks", "list"]);
+    assert!(!listed.contains("hooks.example.com"), "{listed}");
 }

@@ -394,6 +394,8 @@ pub async fn post_events(
         now,
     )?;
     let outcome = state.queue.submit(batch).await?;
+    // Committed: deliveries it caused (a verdict that changed) can go now.
+    state.webhooks.after_ingest();
     Ok(HttpResponse::Ok().json(outcome))
 }
 
@@ -476,6 +478,7 @@ pub async fn assign(
         )),
         other => other.into(),
     })?;
+    state.webhooks.after_ingest();
     let variant = variant.unwrap_or_else(VariantKey::implicit);
     Ok(HttpResponse::Ok().json(AssignmentView {
         customer_id: customer.to_string(),

@@ -18,8 +18,10 @@ use crate::domain::{
     InitiativeKey, InitiativePatch, Kind, Mode, OpenRate, SegmentKey, Status, TeamKey, VariantKey,
     Variants,
 };
+use crate::notify::watch;
 use crate::store::initiatives::{self, InitiativeFilter};
 use crate::store::keys;
+use diesel::Connection;
 
 /// The offer's list price.
 #[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
@@ -655,11 +657,18 @@ pub async fn launch_initiative(
     Authed(caller): Authed,
     PathKey(key): PathKey,
 ) -> Result<HttpResponse, ApiError> {
+    let base = state.settings.webhooks.public_base_url.clone();
+    // One transaction: the launch, its audit entry and its `initiative.launched` delivery.
     let launched = blocking(&state, move |c| {
-        let actor = keys::actor(c, &caller)?;
-        initiatives::launch(c, &actor, &key, Utc::now())
+        c.transaction(|c| {
+            let actor = keys::actor(c, &caller)?;
+            let launched = initiatives::launch(c, &actor, &key, Utc::now())?;
+            watch::launched(c, &launched, &base)?;
+            Ok(launched)
+        })
     })
     .await?;
+    state.webhooks.now();
     Ok(HttpResponse::Ok().json(InitiativeView::from(launched)))
 }
 
@@ -729,16 +738,26 @@ pub async fn record_decision(
     // Field errors first (the name is filled in below, once read).
     let request = DecisionRequest::parse(decision, note, override_reason, String::new(), Some(who))
         .map_err(ApiError::invalid)?;
-    blocking(state, move |c| {
-        let actor = keys::actor(c, &caller)?;
-        let request = DecisionRequest {
-            decided_by: actor.name.clone(),
-            ..request
-        };
-        let now = Utc::now();
-        initiatives::conclude(c, &actor, &key, request, now, |i, cells, daily| {
-            snapshot(&analysis::build(i, cells, daily, now))
+    let base = state.settings.webhooks.public_base_url.clone();
+    let concluded = blocking(state, move |c| {
+        // One transaction: the decision, its audit entries and its `decision.recorded`
+        // and `initiative.concluded` deliveries.
+        c.transaction(|c| {
+            let actor = keys::actor(c, &caller)?;
+            let request = DecisionRequest {
+                decided_by: actor.name.clone(),
+                ..request
+            };
+            let now = Utc::now();
+            let (concluded, recorded) =
+                initiatives::conclude(c, &actor, &key, request, now, |i, cells, daily| {
+                    snapshot(&analysis::build(i, cells, daily, now))
+                })?;
+            watch::concluded(c, &concluded, &recorded, &base)?;
+            Ok((concluded, recorded))
         })
     })
-    .await
+    .await?;
+    state.webhooks.now();
+    Ok(concluded)
 }

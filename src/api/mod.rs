@@ -19,6 +19,7 @@ pub mod schema;
 pub mod segments;
 pub mod throttle;
 pub mod users;
+pub mod webhooks;
 
 use std::sync::Arc;
 
@@ -40,6 +41,8 @@ pub struct AppState {
     /// Failed password sign-ins per account and per address.
     pub sign_in: throttle::SignInThrottle,
     pub queue: IngestQueue,
+    /// Wakes the webhook sender after deliveries were written.
+    pub webhooks: crate::notify::sender::Wake,
     pub settings: Arc<Settings>,
     /// What provider hooks received, for `/metrics`.
     pub intake: crate::intake::IntakeStats,

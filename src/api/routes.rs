@@ -306,7 +306,7 @@ fn other_method(req: &HttpRequest, allow: String) -> Result<HttpResponse, ApiErr
 pub fn declare_api(r: &mut impl Register) {
     use super::{
         audit, decisions, document, events, health, hooks, initiatives, keys, metrics, reports,
-        segments, users,
+        segments, users, webhooks,
     };
     use Rule::*;
 
@@ -351,6 +351,12 @@ pub fn declare_api(r: &mut impl Register) {
     route!(r, POST "/api/v1/users/invites", Admin, users::invite_user);
     route!(r, GET "/api/v1/users", Admin, users::list_users);
     route!(r, POST "/api/v1/users/{id}/disable", Admin, users::disable_user);
+
+    route!(r, POST "/api/v1/webhooks", Admin, webhooks::create_webhook);
+    route!(r, GET "/api/v1/webhooks", Admin, webhooks::list_webhooks);
+    route!(r, DELETE "/api/v1/webhooks/{id}", Admin, webhooks::delete_webhook);
+    route!(r, GET "/api/v1/webhooks/{id}/deliveries", Admin, webhooks::list_deliveries);
+    route!(r, POST "/api/v1/webhooks/{id}/deliveries/{delivery_id}/replay", Admin, webhooks::replay_delivery);
 }
 
 /// Every route of the service (API, health and pages), as declared.

@@ -16,6 +16,7 @@ pub mod money;
 pub mod rate;
 pub mod survey;
 pub mod user;
+pub mod webhook;
 
 pub use customer::{CustomerState, Transition};
 pub use error::{FieldError, FieldErrors};

@@ -278,12 +278,20 @@ struct InitiativeWork {
     daily: HashMap<NaiveDate, (i64, i64)>,
 }
 
+/// Called in every group transaction, after its writes, with the initiatives whose
+/// counts it changed: what the upper layers derive from the counts (webhooks: a verdict
+/// that changed) is written in the same transaction. An error fails the group.
+pub trait GroupHook: Send + Sync + std::fmt::Debug {
+    fn after_group(&self, conn: &mut DbConn, changed: &[&Initiative]) -> Result<(), StoreError>;
+}
+
 /// Applies groups of requests. Remembers the segments it has seen exist: segments are
 /// never deleted, so only new names cost a query.
 #[derive(Debug, Default)]
 pub struct Ingestor {
     known_segments: HashSet<String>,
     retries: u64,
+    hook: Option<Arc<dyn GroupHook>>,
 }
 
 /// Most runs of one group transaction that loses races with other instances.
@@ -300,10 +308,15 @@ impl Ingestor {
     ) -> Result<Vec<Result<IngestOutcome, IngestError>>, StoreError> {
         // On PostgreSQL, instances ingest into one initiative side by side; a group that
         // lost a race with another (see `bulk`) is rolled back and run again from its
-        // reads, a bounded number of times.
+        // reads (the hook included), a bounded number of times.
         let mut attempt = 1;
         loop {
-            match ingest_group(conn, batches, &mut self.known_segments) {
+            match ingest_group(
+                conn,
+                batches,
+                &mut self.known_segments,
+                self.hook.as_deref(),
+            ) {
                 Err(e)
                     if attempt < MAX_ATTEMPTS
                         && matches!(conn, DbConn::Postgres(_))
@@ -322,12 +335,22 @@ impl Ingestor {
     pub fn retries(&self) -> u64 {
         self.retries
     }
+
+    /// An ingestor that calls `hook` in each group transaction.
+    pub fn with_hook(hook: Option<Arc<dyn GroupHook>>) -> Self {
+        Self {
+            known_segments: HashSet::new(),
+            retries: 0,
+            hook,
+        }
+    }
 }
 
 fn ingest_group(
     conn: &mut DbConn,
     batches: &[IngestBatch],
     known_segments: &mut HashSet<String>,
+    hook: Option<&dyn GroupHook>,
 ) -> Result<Vec<Result<IngestOutcome, IngestError>>, StoreError> {
     conn.transaction(|conn| {
         let keys: Vec<&str> = batches.iter().map(|b| b.initiative.as_str()).collect();
@@ -374,6 +397,18 @@ fn ingest_group(
         for w in work.values() {
             write_work(conn, w)?;
         }
+        // --- Webhooks (issue 12): the one call into the upper layers, in this transaction.
+        if let Some(hook) = hook {
+            let changed: Vec<&Initiative> = work
+                .values()
+                .filter(|w| !w.new_events.is_empty())
+                .map(|w| &w.initiative)
+                .collect();
+            if !changed.is_empty() {
+                hook.after_group(conn, &changed)?;
+            }
+        }
+        // --- end webhooks.
         Ok(results)
     })
 }
@@ -875,6 +910,15 @@ pub struct IngestStats {
 impl IngestQueue {
     /// Starts the writer thread with a connection of its own.
     pub fn start(store: &Store, options: QueueOptions) -> Result<Self, StoreError> {
+        Self::start_with_hook(store, options, None)
+    }
+
+    /// Like [`IngestQueue::start`], calling `hook` in every group transaction.
+    pub fn start_with_hook(
+        store: &Store,
+        options: QueueOptions,
+        hook: Option<Arc<dyn GroupHook>>,
+    ) -> Result<Self, StoreError> {
         let (tx, rx) = mpsc::channel(options.capacity.max(1));
         let conn = store.dedicated()?;
         let store = store.clone();
@@ -884,7 +928,18 @@ impl IngestQueue {
         let writer_pulse = Arc::clone(&pulse);
         std::thread::Builder::new()
             .name("offerlab-ingest".into())
-            .spawn(move || writer_loop(store, conn, rx, options, &writer_stats, &writer_pulse))
+            .spawn(move || {
+                let ingestor = Ingestor::with_hook(hook);
+                writer_loop(
+                    store,
+                    conn,
+                    rx,
+                    options,
+                    &writer_stats,
+                    &writer_pulse,
+                    ingestor,
+                )
+            })
             .map_err(|e| StoreError::Connection(format!("cannot start ingest writer: {e}")))?;
         Ok(Self {
             tx,
@@ -953,8 +1008,8 @@ fn writer_loop(
     options: QueueOptions,
     stats: &IngestStats,
     pulse: &Pulse,
+    mut ingestor: Ingestor,
 ) {
-    let mut ingestor = Ingestor::default();
     let mut link = Link {
         conn: Some(conn),
         retry_at: Instant::now(),

@@ -9,11 +9,13 @@ pub mod ingest;
 pub mod initiatives;
 pub mod keys;
 mod models;
+pub mod outbox;
 pub mod schema;
 pub mod segments;
 pub mod sessions;
 pub mod surveys;
 pub mod users;
+pub mod webhooks;
 
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};

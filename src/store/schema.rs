@@ -115,6 +115,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     daily_counts,
     decisions,
     audit_log,
+    webhooks,
+    webhook_deliveries,
+    webhook_attempts,
+    webhook_state,
 );
 
 diesel::table! {
@@ -226,3 +230,60 @@ diesel::table! {
         updated_at -> Timestamp,
     }
 }
+
+diesel::table! {
+    webhooks (id) {
+        id -> BigInt,
+        url -> Text,
+        event_types -> Text,
+        initiative_key -> Nullable<Text>,
+        team -> Nullable<Text>,
+        format -> Text,
+        secret -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    webhook_deliveries (id) {
+        id -> BigInt,
+        webhook_id -> BigInt,
+        message_id -> Text,
+        event_type -> Text,
+        initiative_key -> Nullable<Text>,
+        body -> Text,
+        state -> Text,
+        attempts -> Integer,
+        created_at -> Timestamp,
+        next_attempt_at -> Timestamp,
+        lease_token -> Nullable<Text>,
+        lease_until -> Nullable<Timestamp>,
+        delivered_at -> Nullable<Timestamp>,
+        last_status -> Nullable<Integer>,
+        last_error -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    webhook_attempts (id) {
+        id -> BigInt,
+        delivery_id -> BigInt,
+        attempt -> Integer,
+        started_at -> Timestamp,
+        status_code -> Nullable<Integer>,
+        latency_ms -> BigInt,
+        error -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    webhook_state (initiative_id) {
+        initiative_id -> BigInt,
+        verdict -> Text,
+        srm -> Bool,
+        plan_reached -> Bool,
+    }
+}
+
+diesel::joinable!(webhook_deliveries -> webhooks (webhook_id));
+diesel::joinable!(webhook_attempts -> webhook_deliveries (delivery_id));

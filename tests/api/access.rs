@@ -97,7 +97,7 @@ async fn every_route_for_every_caller(backend: Backend) {
     assert_eq!(r.status, 200, "{}", r.text);
     assert!(!keys.text.contains(&viewer) && !keys.text.contains(&growth));
 
-    let plain = reqwest::Client::new();
+    let plain = crate::helpers::plain_client();
     let mut checked = 0;
     let routes = api_routes();
     for route in &routes {
@@ -106,7 +106,8 @@ async fn every_route_for_every_caller(backend: Backend) {
                 &route
                     .path
                     .replace("{key}", "ours")
-                    .replace("{id}", "999999"),
+                    .replace("{id}", "999999")
+                    .replace("{delivery_id}", "999999"),
             );
             let mut req = match route.method {
                 "GET" => plain.get(&url),
@@ -174,7 +175,7 @@ async fn revoking_a_key_stops_it_at_once(backend: Backend) {
     let key = r.body["key"].as_str().unwrap().to_owned();
     let id = r.body["id"].as_i64().unwrap();
     assert!(key.starts_with("olk_") && key.len() == 68);
-    let plain = reqwest::Client::new();
+    let plain = crate::helpers::plain_client();
     let get = || plain.get(app.url("/api/v1/segments")).bearer_auth(&key);
     assert_eq!(app.send(get()).await.status, 200);
     let r = app
@@ -209,7 +210,7 @@ async fn a_writer_cannot_move_an_initiative_to_another_team(backend: Backend) {
     app.create_segments(&["smb"]).await;
     app.create_initiative("draft", json!({})).await;
     let growth = new_key(&app, "writer", Some("growth")).await;
-    let plain = reqwest::Client::new();
+    let plain = crate::helpers::plain_client();
     let r = app
         .send(
             plain

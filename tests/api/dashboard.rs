@@ -7,6 +7,7 @@ use crate::backend_tests;
 use crate::helpers::{Backend, TestApp, spawn_app};
 
 fn no_redirects() -> reqwest::Client {
+    crate::helpers::install_tls();
     reqwest::Client::builder()
         .redirect(Policy::none())
         .build()

@@ -185,8 +185,22 @@ pub fn admin_key_for(db: &TestDb) -> String {
     create_key(&store, Role::Admin, None)
 }
 
+/// Installs the TLS crypto provider (ring) once per process: reqwest is built with
+/// rustls without a default provider (see Cargo.toml), and refuses to build a client
+/// before one is installed.
+pub fn install_tls() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+/// A client without a key.
+pub fn plain_client() -> reqwest::Client {
+    install_tls();
+    reqwest::Client::new()
+}
+
 /// A client that sends `key` as its bearer key with every request.
 pub fn client_with_key(key: &str) -> reqwest::Client {
+    install_tls();
     let mut headers = reqwest::header::HeaderMap::new();
     headers.insert(
         reqwest::header::AUTHORIZATION,

@@ -25,3 +25,4 @@ mod replica;
 mod reports;
 mod routing;
 mod segments;
+mod webhooks;

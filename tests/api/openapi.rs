@@ -93,7 +93,12 @@ async fn openapi_documents_every_route(backend: Backend) {
     assert_eq!(documented, routes.len(), "every route is documented");
     // Each documented route is served (answers something other than the fallback 404).
     for (method, path) in &routes {
-        let url = app.url(&path.replace("{key}", "ghost").replace("{id}", "0"));
+        let url = app.url(
+            &path
+                .replace("{key}", "ghost")
+                .replace("{id}", "0")
+                .replace("{delivery_id}", "0"),
+        );
         let req = match method.as_str() {
             "get" => app.client.get(&url),
             "post" => app.client.post(&url).json(&serde_json::json!({})),

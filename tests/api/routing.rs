@@ -51,7 +51,13 @@ fn encode_first(segment: &str) -> String {
 
 /// The plain path of a route and its hostile encodings, each with a name.
 fn encodings(route: &Route) -> (String, Vec<(String, String)>) {
-    let concrete = |key: &str| route.path.replace("{key}", key).replace("{id}", "999999");
+    let concrete = |key: &str| {
+        route
+            .path
+            .replace("{key}", key)
+            .replace("{id}", "999999")
+            .replace("{delivery_id}", "999999")
+    };
     let plain = concrete(KEY);
     let segments: Vec<&str> = route.path.split('/').collect();
     let literal: Vec<usize> = segments
@@ -68,7 +74,8 @@ fn encodings(route: &Route) -> (String, Vec<(String, String)>) {
         let path = changed
             .join("/")
             .replace("{key}", KEY)
-            .replace("{id}", "999999");
+            .replace("{id}", "999999")
+            .replace("{delivery_id}", "999999");
         out.push((format!("letter in literal segment {i}"), path));
     }
     if route.path.contains("{key}") {

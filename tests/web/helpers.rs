@@ -73,12 +73,15 @@ impl Server {
     }
 
     pub async fn get(&self, path: &str) -> Page {
-        let resp = reqwest::Client::new()
-            .get(self.url(path))
-            .bearer_auth(&self.key)
-            .send()
-            .await
-            .expect("request");
+        let resp = {
+            let _ = rustls::crypto::ring::default_provider().install_default();
+            reqwest::Client::new()
+        }
+        .get(self.url(path))
+        .bearer_auth(&self.key)
+        .send()
+        .await
+        .expect("request");
         let status = resp.status().as_u16();
         let header = |name: &str| {
             resp.headers()
@@ -105,13 +108,16 @@ impl Server {
     }
 
     pub async fn post(&self, path: &str, body: &Value) -> Value {
-        let resp = reqwest::Client::new()
-            .post(self.url(path))
-            .bearer_auth(&self.key)
-            .json(body)
-            .send()
-            .await
-            .expect("request");
+        let resp = {
+            let _ = rustls::crypto::ring::default_provider().install_default();
+            reqwest::Client::new()
+        }
+        .post(self.url(path))
+        .bearer_auth(&self.key)
+        .json(body)
+        .send()
+        .await
+        .expect("request");
         let status = resp.status().as_u16();
         let text = resp.text().await.expect("body");
         assert!((200..300).contains(&status), "POST {path}: {status} {text}");

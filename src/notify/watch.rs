@@ -1,0 +1,208 @@
+//! What to announce, decided in the transaction of the change that causes it.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use chrono::Utc;
+use serde_json::{Value, json};
+
+use crate::analysis::{self, Report};
+use crate::domain::decision::DecisionRecord;
+use crate::domain::webhook::{EventType, Notification};
+use crate::domain::{Initiative, Status};
+use crate::store::ingest::GroupHook;
+use crate::store::outbox::{self, Announced};
+use crate::store::{DbConn, StoreError, aggregates, webhooks};
+
+/// The report link of an initiative: `<base>/initiatives/<key>`.
+fn report_url(base: &str, initiative: &Initiative) -> String {
+    format!(
+        "{}/initiatives/{}",
+        base.trim_end_matches('/'),
+        initiative.key
+    )
+}
+
+fn header(initiative: &Initiative) -> Value {
+    json!({
+        "key": initiative.key.as_str(),
+        "name": initiative.name,
+        "owner_team": initiative.owner_team.as_str(),
+    })
+}
+
+fn announced_of(report: &Report, initiative: &Initiative) -> Announced {
+    Announced {
+        verdict: report.verdict.status.as_str().to_owned(),
+        srm: report.srm.is_some_and(|s| s.mismatch),
+        plan_reached: initiative.criteria.planned_exposures > 0
+            && report.demand.exposures >= initiative.criteria.planned_exposures,
+    }
+}
+
+/// The ingest hook: after each group, compares every changed initiative's verdict, SRM
+/// check and progress with what was last announced, and writes the differences to the
+/// outbox, in the group's transaction (so each change is announced exactly once, even
+/// with several instances: ingest holds the initiative's write lock).
+#[derive(Debug, Clone)]
+pub struct IngestWatch {
+    /// Prefix of report links (`webhooks.public_base_url`).
+    pub base_url: String,
+    /// Set when a group wrote deliveries (see `sender::Wake::after_ingest`).
+    pub enqueued: Arc<AtomicBool>,
+}
+
+impl GroupHook for IngestWatch {
+    fn after_group(&self, conn: &mut DbConn, changed: &[&Initiative]) -> Result<(), StoreError> {
+        if !webhooks::any(conn)? {
+            return Ok(());
+        }
+        let now = Utc::now();
+        // In id order, so two instances lock the announced rows in the same order.
+        let mut changed = changed.to_vec();
+        changed.sort_by_key(|i| i.id);
+        for initiative in changed {
+            // Never announced: compare with the pilot before its first event.
+            let baseline = announced_of(&analysis::build(initiative, &[], &[], now), initiative);
+            // Lock first, then read the counts: they include every group committed before.
+            let before = outbox::lock_announced(conn, initiative.id, &baseline)?;
+            let cells = aggregates::cells(conn, initiative.id)?;
+            let daily = aggregates::daily(conn, initiative.id)?;
+            let report = analysis::build(initiative, &cells, &daily, now);
+            let after = announced_of(&report, initiative);
+            if after == before {
+                continue;
+            }
+            let link = report_url(&self.base_url, initiative);
+            let counts = json!({
+                "exposures": report.demand.exposures,
+                "preorders": report.demand.preorders,
+                "rate": report.demand.rate,
+            });
+            let mut notes = Vec::new();
+            if after.verdict != before.verdict {
+                notes.push((
+                    EventType::VerdictChanged,
+                    json!({
+                        "initiative": header(initiative),
+                        "old_status": before.verdict,
+                        "new_status": after.verdict,
+                        "sentence": report.summary,
+                        "reasons": report.verdict.reasons,
+                        "evidence": {
+                            "ratio": report.demand.evidence_ratio,
+                            "needed": report.demand.evidence_needed,
+                            "interval": report.demand.ci,
+                        },
+                        "counts": counts,
+                        "report_url": link,
+                    }),
+                ));
+            }
+            if after.srm && !before.srm {
+                notes.push((
+                    EventType::SrmDetected,
+                    json!({
+                        "initiative": header(initiative),
+                        "p_value": report.srm.map(|s| s.p_value),
+                        "chi2": report.srm.map(|s| s.chi2),
+                        "variants": report.variants.iter().map(|v| json!({
+                            "variant": v.variant, "weight": v.weight, "exposures": v.exposures,
+                        })).collect::<Vec<_>>(),
+                        "counts": counts,
+                        "report_url": link,
+                    }),
+                ));
+            }
+            if after.plan_reached && !before.plan_reached {
+                notes.push((
+                    EventType::PlanReached,
+                    json!({
+                        "initiative": header(initiative),
+                        "planned_exposures": initiative.criteria.planned_exposures,
+                        "exposures": report.demand.exposures,
+                        "status": after.verdict,
+                        "sentence": report.summary,
+                        "counts": counts,
+                        "report_url": link,
+                    }),
+                ));
+            }
+            for (event_type, data) in notes {
+                if outbox::enqueue(conn, &notification(initiative, event_type, data))? > 0 {
+                    self.enqueued.store(true, Ordering::Release);
+                }
+            }
+            outbox::set_announced(conn, initiative.id, &after)?;
+        }
+        Ok(())
+    }
+}
+
+fn notification(initiative: &Initiative, event_type: EventType, data: Value) -> Notification {
+    Notification {
+        event_type,
+        initiative: Some(initiative.key.clone()),
+        team: Some(initiative.owner_team.clone()),
+        occurred_at: Utc::now(),
+        data,
+    }
+}
+
+/// `initiative.launched`, in the launch's transaction.
+pub fn launched(
+    conn: &mut DbConn,
+    initiative: &Initiative,
+    base_url: &str,
+) -> Result<(), StoreError> {
+    let data = json!({
+        "initiative": header(initiative),
+        "status": Status::Running,
+        "fingerprint": initiative.fingerprint,
+        "launched_at": initiative.launched_at,
+        "report_url": report_url(base_url, initiative),
+    });
+    outbox::enqueue(
+        conn,
+        &notification(initiative, EventType::InitiativeLaunched, data),
+    )?;
+    Ok(())
+}
+
+/// `decision.recorded` and `initiative.concluded`, in the conclusion's transaction.
+pub fn concluded(
+    conn: &mut DbConn,
+    initiative: &Initiative,
+    decision: &DecisionRecord,
+    base_url: &str,
+) -> Result<(), StoreError> {
+    let link = report_url(base_url, initiative);
+    let recorded = json!({
+        "initiative": header(initiative),
+        "decision_id": decision.id,
+        "decision": decision.decision,
+        "note": decision.note,
+        "override_reason": decision.override_reason,
+        "against_evidence": decision.against_evidence,
+        "decided_by": decision.decided_by,
+        "decided_at": decision.decided_at,
+        "evidence": decision.snapshot,
+        "report_url": link,
+    });
+    outbox::enqueue(
+        conn,
+        &notification(initiative, EventType::DecisionRecorded, recorded),
+    )?;
+    let done = json!({
+        "initiative": header(initiative),
+        "decision": decision.decision,
+        "note": decision.note,
+        "concluded_at": initiative.concluded_at,
+        "report_url": link,
+    });
+    outbox::enqueue(
+        conn,
+        &notification(initiative, EventType::InitiativeConcluded, done),
+    )?;
+    Ok(())
+}

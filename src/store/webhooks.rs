@@ -1,0 +1,134 @@
+//! Webhook subscriptions.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+
+use super::schema::webhooks as w;
+use super::{DbConn, StoreError, to_naive, to_utc};
+use crate::domain::webhook::{EventType, Format, NewWebhook, Webhook, WebhookSecret, WebhookUrl};
+use crate::domain::{InitiativeKey, TeamKey};
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = w)]
+struct WebhookRow {
+    id: i64,
+    url: String,
+    event_types: String,
+    initiative_key: Option<String>,
+    team: Option<String>,
+    format: String,
+    created_at: chrono::NaiveDateTime,
+}
+
+impl WebhookRow {
+    fn into_domain(self) -> Result<Webhook, StoreError> {
+        let event_types = self
+            .event_types
+            .split(',')
+            .filter(|s| !s.is_empty())
+            .map(EventType::parse)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(StoreError::Corrupt)?;
+        Ok(Webhook {
+            id: self.id,
+            url: WebhookUrl::from_trusted(&self.url).map_err(StoreError::Corrupt)?,
+            event_types,
+            initiative: self.initiative_key.map(InitiativeKey::from_trusted),
+            team: self.team.map(TeamKey::from_trusted),
+            format: Format::parse(&self.format).map_err(StoreError::Corrupt)?,
+            created_at: to_utc(self.created_at),
+        })
+    }
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = w)]
+struct NewRow<'a> {
+    url: &'a str,
+    event_types: String,
+    initiative_key: Option<&'a str>,
+    team: Option<&'a str>,
+    format: &'static str,
+    secret: &'a str,
+    created_at: chrono::NaiveDateTime,
+}
+
+/// Stores a subscription with its secret.
+pub fn create(
+    conn: &mut DbConn,
+    new: &NewWebhook,
+    secret: &WebhookSecret,
+    now: DateTime<Utc>,
+) -> Result<Webhook, StoreError> {
+    let types: Vec<&str> = new.event_types.iter().map(|t| t.as_str()).collect();
+    let row = NewRow {
+        url: new.url.as_str(),
+        event_types: types.join(","),
+        initiative_key: new.initiative.as_ref().map(InitiativeKey::as_str),
+        team: new.team.as_ref().map(TeamKey::as_str),
+        format: new.format.as_str(),
+        secret: secret.expose(),
+        created_at: to_naive(now),
+    };
+    let id: i64 = diesel::insert_into(w::table)
+        .values(&row)
+        .returning(w::id)
+        .get_result(conn)?;
+    get(conn, id)
+}
+
+/// One subscription.
+pub fn get(conn: &mut DbConn, id: i64) -> Result<Webhook, StoreError> {
+    w::table
+        .select(WebhookRow::as_select())
+        .filter(w::id.eq(id))
+        .first(conn)
+        .optional()?
+        .ok_or_else(|| StoreError::NotFound(format!("webhook {id}")))?
+        .into_domain()
+}
+
+/// Every subscription, oldest first.
+pub fn list(conn: &mut DbConn) -> Result<Vec<Webhook>, StoreError> {
+    w::table
+        .select(WebhookRow::as_select())
+        .order(w::id)
+        .load(conn)?
+        .into_iter()
+        .map(WebhookRow::into_domain)
+        .collect()
+}
+
+/// Whether any subscription exists (ingest skips the verdict check when none does).
+pub fn any(conn: &mut DbConn) -> Result<bool, StoreError> {
+    Ok(w::table
+        .select(w::id)
+        .first::<i64>(conn)
+        .optional()?
+        .is_some())
+}
+
+/// Removes a subscription with its deliveries and their log.
+pub fn delete(conn: &mut DbConn, id: i64) -> Result<(), StoreError> {
+    use super::schema::{webhook_attempts as a, webhook_deliveries as d};
+    conn.transaction(|conn| {
+        let deliveries = d::table.select(d::id).filter(d::webhook_id.eq(id));
+        diesel::delete(a::table.filter(a::delivery_id.eq_any(deliveries))).execute(conn)?;
+        diesel::delete(d::table.filter(d::webhook_id.eq(id))).execute(conn)?;
+        match diesel::delete(w::table.filter(w::id.eq(id))).execute(conn)? {
+            0 => Err(StoreError::NotFound(format!("webhook {id}"))),
+            _ => Ok(()),
+        }
+    })
+}
+
+/// A subscription with its secret, for the sender.
+pub fn secret(conn: &mut DbConn, id: i64) -> Result<WebhookSecret, StoreError> {
+    let s: String = w::table
+        .select(w::secret)
+        .filter(w::id.eq(id))
+        .first(conn)
+        .optional()?
+        .ok_or_else(|| StoreError::NotFound(format!("webhook {id}")))?;
+    WebhookSecret::from_stored(s).map_err(StoreError::Corrupt)
+}
