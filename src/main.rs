@@ -739,7 +739,7 @@ fn webhooks_command(
             )
             .map_err(|e| anyhow::anyhow!("{}", describe(&e)))?;
             let secret = offerlab::domain::webhook::WebhookSecret::generate();
-            let created = webhooks::create(conn, &new, &secret, chrono::Utc::now())?;
+            let created = webhooks::create(conn, &cli_actor(), &new, &secret, chrono::Utc::now())?;
             println!(
                 "created webhook {} ({}, {}); its signing secret is shown once, store it now:",
                 created.id,
@@ -765,7 +765,7 @@ fn webhooks_command(
             }
         }
         WebhooksAction::Remove { id } => {
-            webhooks::delete(conn, id)?;
+            webhooks::delete(conn, &cli_actor(), id, chrono::Utc::now())?;
             println!("removed webhook {id}");
         }
         WebhooksAction::Deliveries { id, limit } => {

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::error::{ApiError, Problem};
-use super::extract::ApiJson;
+use super::extract::{ApiJson, Authed};
 use super::{AppState, blocking};
 use crate::domain::FieldErrors;
 use crate::domain::webhook::{NewWebhook, Webhook, WebhookSecret};
@@ -95,7 +95,12 @@ pub fn parse_webhook(input: &WebhookInput, allow_private: bool) -> Result<NewWeb
     Ok(new)
 }
 
-/// Subscribe an endpoint to events (admins). The signing secret is in the answer, once.
+/// Subscribe an endpoint to events (admins).
+///
+/// The endpoint gets the chosen event types (optionally of one initiative or one team's
+/// initiatives), signed as Standard Webhooks (`standard`) or as a Slack message (`slack`).
+/// The signing secret is in the answer, this once. Loopback, private, link-local and
+/// metadata addresses are refused unless `webhooks.allow_private_networks` is set.
 #[utoipa::path(
     post,
     path = "/api/v1/webhooks",
@@ -110,6 +115,7 @@ pub fn parse_webhook(input: &WebhookInput, allow_private: bool) -> Result<NewWeb
 )]
 pub async fn create_webhook(
     state: web::Data<AppState>,
+    Authed(caller): Authed,
     ApiJson(input): ApiJson<WebhookInput>,
 ) -> Result<HttpResponse, ApiError> {
     let new = parse_webhook(&input, state.settings.webhooks.allow_private_networks)
@@ -117,7 +123,8 @@ pub async fn create_webhook(
     let secret = WebhookSecret::generate();
     let shown = secret.expose().to_owned();
     let created = blocking(&state, move |c| {
-        webhooks::create(c, &new, &secret, Utc::now())
+        let actor = crate::store::keys::actor(c, &caller)?;
+        webhooks::create(c, &actor, &new, &secret, Utc::now())
     })
     .await?;
     Ok(HttpResponse::Created().json(CreatedWebhookView {
@@ -126,7 +133,9 @@ pub async fn create_webhook(
     }))
 }
 
-/// List subscriptions (admins), without their secrets.
+/// List subscriptions (admins).
+///
+/// Every subscription with its URL, event types, filters and format; never its secret.
 #[utoipa::path(
     get,
     path = "/api/v1/webhooks",
@@ -149,7 +158,10 @@ fn parse_id(raw: &str, what: &str) -> Result<i64, ApiError> {
         .map_err(|_| ApiError::NotFound(format!("{what} '{raw}'")))
 }
 
-/// Remove a subscription with its deliveries (admins).
+/// Remove a subscription (admins).
+///
+/// The subscription goes with its pending deliveries and their log; recorded in the audit
+/// log.
 #[utoipa::path(
     delete,
     path = "/api/v1/webhooks/{id}",
@@ -164,10 +176,15 @@ fn parse_id(raw: &str, what: &str) -> Result<i64, ApiError> {
 )]
 pub async fn delete_webhook(
     state: web::Data<AppState>,
+    Authed(caller): Authed,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&id, "webhook")?;
-    blocking(&state, move |c| webhooks::delete(c, id)).await?;
+    blocking(&state, move |c| {
+        let actor = crate::store::keys::actor(c, &caller)?;
+        webhooks::delete(c, &actor, id, Utc::now())
+    })
+    .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -179,8 +196,10 @@ pub struct DeliveryQuery {
     pub limit: Option<i64>,
 }
 
-/// The delivery log of a subscription (admins): each delivery, newest first, with every
-/// attempt (time, status code, latency, error).
+/// The delivery log of a subscription (admins).
+///
+/// Each delivery, newest first, with its state and every attempt (time, status code,
+/// latency, error).
 #[utoipa::path(
     get,
     path = "/api/v1/webhooks/{id}/deliveries",
@@ -207,8 +226,10 @@ pub async fn list_deliveries(
     Ok(HttpResponse::Ok().json(DeliveryList { deliveries }))
 }
 
-/// Send a delivery again, with the same `webhook-id` (admins): it becomes pending and due
-/// now, behind any earlier pending delivery of the endpoint.
+/// Send a delivery again (admins).
+///
+/// With the same `webhook-id`: it becomes pending and due now, behind any earlier pending
+/// delivery of the endpoint.
 #[utoipa::path(
     post,
     path = "/api/v1/webhooks/{id}/deliveries/{delivery_id}/replay",

@@ -24,6 +24,7 @@ text_enum!(
         ApiKey => "api_key",
         Segment => "segment",
         User => "user",
+        Webhook => "webhook",
     }
 );
 
@@ -41,6 +42,8 @@ text_enum!(
         SegmentCreate => "segment.create",
         UserInvite => "user.invite",
         UserDisable => "user.disable",
+        WebhookCreate => "webhook.create",
+        WebhookDelete => "webhook.delete",
     }
 );
 
@@ -57,6 +60,7 @@ impl Action {
             Action::KeyCreate | Action::KeyRevoke => TargetType::ApiKey,
             Action::SegmentCreate => TargetType::Segment,
             Action::UserInvite | Action::UserDisable => TargetType::User,
+            Action::WebhookCreate | Action::WebhookDelete => TargetType::Webhook,
         }
     }
 }

@@ -5,6 +5,7 @@ use diesel::prelude::*;
 
 use super::schema::webhooks as w;
 use super::{DbConn, StoreError, to_naive, to_utc};
+use crate::domain::audit::{Action, Actor, AuditEntry};
 use crate::domain::webhook::{EventType, Format, NewWebhook, Webhook, WebhookSecret, WebhookUrl};
 use crate::domain::{InitiativeKey, TeamKey};
 
@@ -56,6 +57,7 @@ struct NewRow<'a> {
 /// Stores a subscription with its secret.
 pub fn create(
     conn: &mut DbConn,
+    actor: &Actor,
     new: &NewWebhook,
     secret: &WebhookSecret,
     now: DateTime<Utc>,
@@ -70,11 +72,37 @@ pub fn create(
         secret: secret.expose(),
         created_at: to_naive(now),
     };
-    let id: i64 = diesel::insert_into(w::table)
-        .values(&row)
-        .returning(w::id)
-        .get_result(conn)?;
-    get(conn, id)
+    conn.transaction(|conn| {
+        let id: i64 = diesel::insert_into(w::table)
+            .values(&row)
+            .returning(w::id)
+            .get_result(conn)?;
+        let created = get(conn, id)?;
+        super::audit::record(
+            conn,
+            &AuditEntry::new(
+                actor,
+                Action::WebhookCreate,
+                id.to_string(),
+                None,
+                Some(audit_json(&created)),
+                now,
+            ),
+        )?;
+        Ok(created)
+    })
+}
+
+/// A subscription as the audit log shows it: never its secret.
+fn audit_json(hook: &Webhook) -> serde_json::Value {
+    serde_json::json!({
+        "id": hook.id,
+        "url": hook.url.as_str(),
+        "event_types": hook.event_types.iter().map(|t| t.as_str()).collect::<Vec<_>>(),
+        "initiative": hook.initiative.as_ref().map(InitiativeKey::as_str),
+        "team": hook.team.as_ref().map(TeamKey::as_str),
+        "format": hook.format.as_str(),
+    })
 }
 
 /// One subscription.
@@ -109,9 +137,26 @@ pub fn any(conn: &mut DbConn) -> Result<bool, StoreError> {
 }
 
 /// Removes a subscription with its deliveries and their log.
-pub fn delete(conn: &mut DbConn, id: i64) -> Result<(), StoreError> {
+pub fn delete(
+    conn: &mut DbConn,
+    actor: &Actor,
+    id: i64,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
     use super::schema::{webhook_attempts as a, webhook_deliveries as d};
     conn.transaction(|conn| {
+        let before = get(conn, id)?;
+        super::audit::record(
+            conn,
+            &AuditEntry::new(
+                actor,
+                Action::WebhookDelete,
+                id.to_string(),
+                Some(audit_json(&before)),
+                None,
+                now,
+            ),
+        )?;
         let deliveries = d::table.select(d::id).filter(d::webhook_id.eq(id));
         diesel::delete(a::table.filter(a::delivery_id.eq_any(deliveries))).execute(conn)?;
         diesel::delete(d::table.filter(d::webhook_id.eq(id))).execute(conn)?;
