@@ -159,7 +159,19 @@ async fn receive(
                 payload: String::from_utf8_lossy(&payload).into_owned(),
                 received_at: Utc::now(),
             };
-            let kept = blocking(state, move |c| inbox::keep(c, entry)).await?;
+            let base = state.settings.webhooks.public_base_url.clone();
+            // One transaction: the kept entry and its `inbox.item` delivery.
+            let kept = blocking(state, move |c| {
+                crate::store::write_transaction(c, |c| {
+                    let kept = inbox::keep(c, entry)?;
+                    if kept.attempts == 1 {
+                        crate::notify::watch::inbox_item(c, &kept, &base)?;
+                    }
+                    Ok(kept)
+                })
+            })
+            .await?;
+            state.webhooks.now();
             HookReceipt {
                 status: "inbox",
                 external_id: envelope.external_id,

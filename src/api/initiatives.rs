@@ -21,7 +21,6 @@ use crate::domain::{
 use crate::notify::watch;
 use crate::store::initiatives::{self, InitiativeFilter};
 use crate::store::keys;
-use diesel::Connection;
 
 /// The offer's list price.
 #[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
@@ -660,7 +659,7 @@ pub async fn launch_initiative(
     let base = state.settings.webhooks.public_base_url.clone();
     // One transaction: the launch, its audit entry and its `initiative.launched` delivery.
     let launched = blocking(&state, move |c| {
-        c.transaction(|c| {
+        crate::store::write_transaction(c, |c| {
             let actor = keys::actor(c, &caller)?;
             let launched = initiatives::launch(c, &actor, &key, Utc::now())?;
             watch::launched(c, &launched, &base)?;
@@ -742,7 +741,7 @@ pub async fn record_decision(
     let concluded = blocking(state, move |c| {
         // One transaction: the decision, its audit entries and its `decision.recorded`
         // and `initiative.concluded` deliveries.
-        c.transaction(|c| {
+        crate::store::write_transaction(c, |c| {
             let actor = keys::actor(c, &caller)?;
             let request = DecisionRequest {
                 decided_by: actor.name.clone(),

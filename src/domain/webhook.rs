@@ -32,16 +32,20 @@ pub enum EventType {
     /// A pilot was concluded.
     #[serde(rename = "initiative.concluded")]
     InitiativeConcluded,
+    /// A provider's signed delivery could not be placed and was kept in the inbox.
+    #[serde(rename = "inbox.item")]
+    InboxItem,
 }
 
 impl EventType {
-    pub const ALL: [EventType; 6] = [
+    pub const ALL: [EventType; 7] = [
         EventType::VerdictChanged,
         EventType::SrmDetected,
         EventType::PlanReached,
         EventType::DecisionRecorded,
         EventType::InitiativeLaunched,
         EventType::InitiativeConcluded,
+        EventType::InboxItem,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -52,6 +56,7 @@ impl EventType {
             EventType::DecisionRecorded => "decision.recorded",
             EventType::InitiativeLaunched => "initiative.launched",
             EventType::InitiativeConcluded => "initiative.concluded",
+            EventType::InboxItem => "inbox.item",
         }
     }
 

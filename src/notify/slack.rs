@@ -43,6 +43,12 @@ pub fn text(event_type: &str, data: &Value) -> String {
         "initiative.concluded" => {
             format!("*{name}* was concluded: *{}*.", s(&data["decision"]))
         }
+        "inbox.item" => format!(
+            "A {} delivery could not be placed and waits in the inbox (entry {}): {}",
+            data["provider"].as_str().unwrap_or("provider"),
+            data["inbox_id"],
+            data["reason"].as_str().unwrap_or("")
+        ),
         other => format!("*{name}*: {other}"),
     }
 }

@@ -206,3 +206,42 @@ pub fn concluded(
     )?;
     Ok(())
 }
+
+/// `inbox.item`, in the transaction that keeps a provider's delivery in the inbox (its
+/// first attempt only: a provider's retry of a kept delivery announces nothing new).
+pub fn inbox_item(
+    conn: &mut DbConn,
+    entry: &crate::store::inbox::Entry,
+    base_url: &str,
+) -> Result<(), StoreError> {
+    let key = entry
+        .initiative
+        .as_deref()
+        .and_then(|k| crate::domain::InitiativeKey::parse(k).ok());
+    // The owner team when the initiative exists, so team filters see it.
+    let team = match &key {
+        Some(k) => crate::store::initiatives::find(conn, k.as_str())?.map(|i| i.owner_team),
+        None => None,
+    };
+    let data = json!({
+        "inbox_id": entry.id,
+        "provider": entry.provider,
+        "kind": entry.kind,
+        "external_id": entry.external_id,
+        "initiative": entry.initiative.as_ref().map(|k| json!({"key": k})),
+        "reason": entry.reason,
+        "received_at": entry.received_at,
+        "inbox_url": format!("{}/inbox", base_url.trim_end_matches('/')),
+    });
+    outbox::enqueue(
+        conn,
+        &Notification {
+            event_type: EventType::InboxItem,
+            initiative: key,
+            team,
+            occurred_at: Utc::now(),
+            data,
+        },
+    )?;
+    Ok(())
+}

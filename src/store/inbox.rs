@@ -119,7 +119,7 @@ impl From<Row> for Entry {
 /// Keeps a payload. A provider's retry of an event kept before (same provider and
 /// external id) adds no row: it counts as one more attempt with the latest reason.
 pub fn keep(conn: &mut DbConn, entry: NewEntry) -> Result<Entry, StoreError> {
-    conn.transaction(|conn| {
+    super::write_transaction(conn, |conn| {
         let at = to_naive(entry.received_at);
         let row = InsertRow {
             provider: entry.provider.clone(),

@@ -352,7 +352,7 @@ fn ingest_group(
     known_segments: &mut HashSet<String>,
     hook: Option<&dyn GroupHook>,
 ) -> Result<Vec<Result<IngestOutcome, IngestError>>, StoreError> {
-    conn.transaction(|conn| {
+    super::write_transaction(conn, |conn| {
         let keys: Vec<&str> = batches.iter().map(|b| b.initiative.as_str()).collect();
         share_initiatives(conn, &keys)?;
         let mut work: HashMap<InitiativeKey, InitiativeWork> = HashMap::new();

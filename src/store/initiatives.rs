@@ -28,7 +28,7 @@ pub fn create(
     draft: InitiativeDraft,
     now: DateTime<Utc>,
 ) -> Result<Initiative, StoreError> {
-    conn.transaction(|conn| {
+    super::write_transaction(conn, |conn| {
         let core_segments = draft.core_segments.clone();
         let initiative = Initiative {
             id: 0,
@@ -147,7 +147,7 @@ fn modify(
     now: DateTime<Utc>,
     change: impl FnOnce(&mut DbConn, &mut Initiative) -> Result<(), StoreError>,
 ) -> Result<Initiative, StoreError> {
-    conn.transaction(|conn| {
+    super::write_transaction(conn, |conn| {
         if lock_initiatives(conn, &[key.as_str()])? == 0 {
             return Err(StoreError::NotFound(format!("initiative '{key}'")));
         }

@@ -80,7 +80,7 @@ pub fn create(
     rand::rng().fill(&mut bytes);
     let secret = format!("{KEY_PREFIX}{}", hex::encode(bytes));
     let prefix: String = secret.chars().take(KEY_PREFIX.len() + 8).collect();
-    conn.transaction(|conn| {
+    super::write_transaction(conn, |conn| {
         diesel::insert_into(k::api_keys)
             .values((
                 k::label.eq(label),
@@ -173,7 +173,7 @@ pub fn revoke(
     id: i64,
     now: DateTime<Utc>,
 ) -> Result<ApiKey, StoreError> {
-    conn.transaction(|conn| {
+    super::write_transaction(conn, |conn| {
         let changed = diesel::update(
             k::api_keys
                 .filter(k::id.eq(id))

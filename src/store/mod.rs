@@ -626,6 +626,41 @@ fn sqlite_read_only(path: &std::path::Path, probe_folder: bool) -> Option<String
     }
 }
 
+/// Runs `f` in a transaction that changes data. On SQLite it begins `IMMEDIATE`, taking
+/// the write lock before the first read: a deferred transaction that read first cannot
+/// upgrade once another connection (the ingest writer, the webhook sender) has committed
+/// since, and fails at once with `SQLITE_BUSY` instead of waiting `busy_timeout`. On
+/// PostgreSQL it is a plain transaction. Nested `transaction` calls inside become
+/// savepoints, as usual.
+pub fn write_transaction<T, F>(conn: &mut DbConn, f: F) -> Result<T, StoreError>
+where
+    F: FnOnce(&mut DbConn) -> Result<T, StoreError>,
+{
+    use diesel::connection::{AnsiTransactionManager, TransactionManager};
+    let outermost =
+        <DbConn as Connection>::TransactionManager::transaction_manager_status_mut(conn)
+            .transaction_depth()?
+            .is_none();
+    match conn {
+        DbConn::Sqlite(c) if outermost => {
+            AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?;
+        }
+        // Inside a transaction already (a savepoint), or PostgreSQL.
+        _ => <DbConn as Connection>::TransactionManager::begin_transaction(conn)?,
+    }
+    match f(conn) {
+        Ok(value) => {
+            <DbConn as Connection>::TransactionManager::commit_transaction(conn)?;
+            Ok(value)
+        }
+        Err(e) => {
+            // The error that made us roll back is the one to report.
+            let _ = <DbConn as Connection>::TransactionManager::rollback_transaction(conn);
+            Err(e)
+        }
+    }
+}
+
 /// Applies every embedded migration of the connection's backend that has not run yet.
 pub fn run_migrations(conn: &mut DbConn) -> Result<usize, StoreError> {
     let applied = match conn {

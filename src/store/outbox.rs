@@ -155,7 +155,7 @@ pub fn claim(
                WHERE y.webhook_id = x.webhook_id AND y.state = 'pending' AND y.id < x.id) \
            ORDER BY x.id LIMIT {p4}{lock}) RETURNING id"
     );
-    let ids: Vec<IdRow> = conn.transaction(|conn| {
+    let ids: Vec<IdRow> = super::write_transaction(conn, |conn| {
         on_backend!(conn, |c| {
             diesel::sql_query(sql.as_str())
                 .bind::<Text, _>(token)
@@ -164,6 +164,7 @@ pub fn claim(
                 .bind::<BigInt, _>(limit)
                 .load::<IdRow>(c)
         })
+        .map_err(StoreError::from)
     })?;
     if ids.is_empty() {
         return Ok(Vec::new());
@@ -251,7 +252,7 @@ pub fn record(
     };
     // The update comes first, so that on SQLite the transaction takes the write lock
     // at once (waiting for it) instead of upgrading a read, which fails when busy.
-    conn.transaction(|conn| {
+    super::write_transaction(conn, |conn| {
         let number: Option<i32> = diesel::update(
             d::table
                 .filter(d::id.eq(id))

@@ -32,7 +32,7 @@ impl From<SegmentRow> for Segment {
 /// Creates a segment (recorded in the audit log in the same transaction); a key that
 /// exists already is a conflict.
 pub fn create(conn: &mut DbConn, actor: &Actor, segment: &Segment) -> Result<Segment, StoreError> {
-    conn.transaction(|conn| {
+    super::write_transaction(conn, |conn| {
         let created = insert(conn, segment)?;
         super::audit::record(
             conn,

@@ -47,7 +47,7 @@ pub fn put(
     mapping: &SurveyMapping,
     now: DateTime<Utc>,
 ) -> Result<SurveyMapping, StoreError> {
-    conn.transaction(|conn| {
+    super::write_transaction(conn, |conn| {
         let initiative = super::initiatives::get(conn, key)?;
         let choices = serde_json::to_string(&mapping.choices)
             .map_err(|e| StoreError::Corrupt(format!("survey mapping choices: {e}")))?;

@@ -176,7 +176,7 @@ pub fn invite(
     ttl: Duration,
     now: DateTime<Utc>,
 ) -> Result<(User, String), StoreError> {
-    conn.transaction(|conn| {
+    super::write_transaction(conn, |conn| {
         let inserted = diesel::insert_into(users::table)
             .values((
                 users::email.eq(new.email.as_str()),
@@ -286,7 +286,7 @@ pub fn accept_invite(
     password_hash: &str,
     now: DateTime<Utc>,
 ) -> Result<Invite, StoreError> {
-    conn.transaction(|conn| {
+    super::write_transaction(conn, |conn| {
         let state = invite_state(conn, token, now)?;
         let Invite::Open(user) = state else {
             return Ok(state);
@@ -357,7 +357,7 @@ pub fn disable(
     id: i64,
     now: DateTime<Utc>,
 ) -> Result<User, StoreError> {
-    conn.transaction(|conn| {
+    super::write_transaction(conn, |conn| {
         let before = find(conn, id)?;
         let changed = diesel::update(
             users::table

@@ -72,7 +72,7 @@ pub fn create(
         secret: secret.expose(),
         created_at: to_naive(now),
     };
-    conn.transaction(|conn| {
+    super::write_transaction(conn, |conn| {
         let id: i64 = diesel::insert_into(w::table)
             .values(&row)
             .returning(w::id)
@@ -144,7 +144,7 @@ pub fn delete(
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
     use super::schema::{webhook_attempts as a, webhook_deliveries as d};
-    conn.transaction(|conn| {
+    super::write_transaction(conn, |conn| {
         let before = get(conn, id)?;
         super::audit::record(
             conn,

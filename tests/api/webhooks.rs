@@ -133,13 +133,14 @@ fn fast(settings: &mut Settings) {
     w.public_base_url = "https://offerlab.example".into();
 }
 
-const ALL_TYPES: [&str; 6] = [
+const ALL_TYPES: [&str; 7] = [
     "verdict.changed",
     "srm.detected",
     "plan.reached",
     "decision.recorded",
     "initiative.launched",
     "initiative.concluded",
+    "inbox.item",
 ];
 
 async fn subscribe(app: &TestApp, receiver: &Receiver, extra: Value) -> Value {
@@ -644,7 +645,69 @@ async fn private_addresses_are_refused(backend: Backend) {
     assert!(receiver.records().is_empty());
 }
 
+/// A signed delivery offerlab cannot place, kept in the inbox, announces `inbox.item` once:
+/// the provider's retry of it adds an attempt to the entry, not a second announcement.
+async fn an_inbox_item_is_announced_once(backend: Backend) {
+    use base64::Engine;
+    use hmac::{Hmac, Mac};
+    const FORM_SECRET: &str = "form-secret-for-inbox-items";
+    let Some(python) = python() else { return };
+    let Some(app) = spawn_app_with(backend, |s| {
+        fast(s);
+        s.forms.secret = offerlab::settings::Secret::new(FORM_SECRET);
+    })
+    .await
+    else {
+        return;
+    };
+    let receiver = Receiver::start(&python, 0, 0.0);
+    let created = subscribe(&app, &receiver, json!({"event_types": ["inbox.item"]})).await;
+    let id = created["id"].as_i64().expect("webhook id");
+    // An answer for an initiative that does not exist: kept in the inbox.
+    let body = json!({"id": "lost-1", "initiative": "ghost", "customer": "c-1",
+        "segment": "smb", "sentiment": "love"})
+    .to_string();
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(FORM_SECRET.as_bytes()).expect("hmac key");
+    mac.update(body.as_bytes());
+    let signature = format!(
+        "sha256={}",
+        base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
+    );
+    for attempt in 0..2 {
+        let r = app
+            .raw(
+                "POST",
+                "/hooks/form",
+                &[("X-Offerlab-Signature", signature.as_str())],
+                Some(("application/json", &body)),
+            )
+            .await;
+        assert_eq!(r.status, 200, "attempt {attempt}: {}", r.body);
+        let receipt: Value = serde_json::from_str(&r.body).expect("a JSON receipt");
+        assert_eq!(receipt["status"], "inbox", "attempt {attempt}: {}", r.body);
+    }
+    let log = settled_log(&app, id).await;
+    assert_eq!(
+        log.len(),
+        1,
+        "one inbox.item for one kept delivery: {log:?}"
+    );
+    let records = receiver.records();
+    assert_eq!(count(&records, "inbox.item"), 1, "{records:?}");
+    let data = &records
+        .iter()
+        .find(|r| r["type"] == "inbox.item")
+        .expect("the announcement")["data"];
+    assert_eq!(data["provider"], "form", "{data}");
+    assert_eq!(data["external_id"], "lost-1", "{data}");
+    assert!(
+        data["reason"].as_str().is_some_and(|r| r.contains("ghost")),
+        "{data}"
+    );
+}
+
 backend_tests!(
+    an_inbox_item_is_announced_once,
     lifecycle_reaches_subscribers_signed_and_a_verdict_change_once,
     a_flaky_receiver_gets_every_event_in_order,
     a_killed_server_loses_no_delivery,
