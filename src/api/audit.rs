@@ -15,17 +15,22 @@ use crate::store::audit::{self, AuditFilter, AuditPage, AuditRecord};
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct AuditQuery {
-    /// `initiative`, `decision`, `api_key` or `segment`.
+    /// `initiative`, `decision`, `api_key`, `segment`, `user` or `webhook`.
+    #[param(pattern = "^(initiative|decision|api_key|segment|user|webhook)$")]
     pub target_type: Option<String>,
     /// The target's key or id (e.g. an initiative key, a key id).
     pub target_id: Option<String>,
-    /// `api_key`, `cli` or `system`.
+    /// `api_key`, `user`, `cli` or `system`.
+    #[param(pattern = "^(api_key|user|cli|system)$")]
     pub actor_kind: Option<String>,
-    /// The acting API key's id.
+    /// The acting API key's or user's id.
+    #[param(value_type = Option<i64>, minimum = 1)]
     pub actor_id: Option<String>,
     /// The `next_cursor` of the previous page; omit for the newest entries.
+    #[param(value_type = Option<i64>, minimum = 1)]
     pub before: Option<String>,
     /// Entries per page, 1 to 500 (default 50).
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 500)]
     pub limit: Option<String>,
 }
 
@@ -59,10 +64,10 @@ pub struct AuditEntryView {
     pub action: String,
     pub target: TargetView,
     /// The target before the change (null when it was created).
-    #[schema(value_type = Object)]
+    #[schema(value_type = Option<Object>)]
     pub before: Option<serde_json::Value>,
-    /// The target after the change.
-    #[schema(value_type = Object)]
+    /// The target after the change (null when it was removed).
+    #[schema(value_type = Option<Object>)]
     pub after: Option<serde_json::Value>,
 }
 

@@ -215,6 +215,13 @@ pub async fn stripe_hook(
     req: HttpRequest,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
+    if header(&req, "stripe-signature").is_none() {
+        let missing = Err((
+            "Stripe-Signature",
+            SignatureError::Missing("Stripe-Signature"),
+        ));
+        return receive(&state, Provider::Stripe, missing, body).await;
+    }
     let settings = &state.settings.stripe;
     let secrets = settings.secrets();
     if secrets.is_empty() {
@@ -256,6 +263,13 @@ pub async fn typeform_hook(
     req: HttpRequest,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
+    if header(&req, "typeform-signature").is_none() {
+        let missing = Err((
+            "Typeform-Signature",
+            SignatureError::Missing("Typeform-Signature"),
+        ));
+        return receive(&state, Provider::Typeform, missing, body).await;
+    }
     let secret = &state.settings.typeform.secret;
     if secret.is_empty() {
         return Err(not_configured("typeform.secret"));
@@ -294,6 +308,15 @@ pub async fn form_hook(
     req: HttpRequest,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
+    if header(&req, "x-offerlab-signature").is_none()
+        && header(&req, "typeform-signature").is_none()
+    {
+        let missing = Err((
+            "X-Offerlab-Signature",
+            SignatureError::Missing("X-Offerlab-Signature"),
+        ));
+        return receive(&state, Provider::Form, missing, body).await;
+    }
     let secret = &state.settings.forms.secret;
     if secret.is_empty() {
         return Err(not_configured("forms.secret"));
@@ -356,12 +379,16 @@ impl From<Entry> for InboxEntryView {
 #[into_params(parameter_in = Query)]
 pub struct InboxQuery {
     /// `stripe`, `typeform` or `form`.
+    #[param(pattern = "^(stripe|typeform|form)?$")]
     pub provider: Option<String>,
     /// `pending` or `replayed`.
+    #[param(pattern = "^(pending|replayed)?$")]
     pub status: Option<String>,
     /// The `next_cursor` of the previous page.
+    #[param(value_type = Option<i64>, minimum = 0)]
     pub after: Option<String>,
     /// Entries per page, 1 to 500 (default 50).
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 500)]
     pub limit: Option<String>,
 }
 
@@ -498,12 +525,15 @@ pub async fn replay(state: &AppState, id: i64) -> Result<Entry, ApiError> {
 #[serde(deny_unknown_fields)]
 pub struct SurveyMappingInput {
     /// The Typeform form id; one initiative per form.
+    #[schema(pattern = "\\S", min_length = 1, max_length = 128)]
     pub form_id: String,
     /// The `ref` of the question whose choice is the sentiment.
+    #[schema(pattern = "\\S", min_length = 1, max_length = 128)]
     pub sentiment_ref: String,
     /// Choice label -> `love`, `like`, `neutral` or `dislike`.
     pub choices: BTreeMap<String, String>,
     /// The hidden field with the customer id.
+    #[schema(pattern = "\\S", min_length = 1, max_length = 128)]
     pub customer_field: String,
     /// The hidden field with the segment (for customers not exposed yet).
     pub segment_field: Option<String>,

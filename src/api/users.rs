@@ -19,12 +19,26 @@ use crate::store::users::{self, NewUser, User};
 #[serde(deny_unknown_fields)]
 pub struct InviteInput {
     /// Their email address (case does not matter; one account per address).
+    #[schema(
+        pattern = "^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$",
+        min_length = 5,
+        max_length = 254,
+        example = "ada@example.com"
+    )]
     pub email: String,
     /// Their name, as the pages and the decision log show it.
+    #[schema(
+        pattern = "\\S",
+        min_length = 1,
+        max_length = 200,
+        example = "Ada Lovelace"
+    )]
     pub name: String,
     /// `admin`, `writer` or `viewer`.
+    #[schema(pattern = "^(admin|writer|viewer)$", example = "writer")]
     pub role: String,
     /// The team a writer decides for (required for writers, not allowed otherwise).
+    #[schema(pattern = "^[a-z0-9][a-z0-9_-]*$", min_length = 1, max_length = 64)]
     pub team: Option<String>,
 }
 

@@ -20,15 +20,25 @@ use crate::store::webhooks;
 #[serde(deny_unknown_fields)]
 pub struct WebhookInput {
     /// Where to post: an http or https URL (a Slack incoming webhook URL for `slack`).
+    #[schema(
+        pattern = "^https?://[^\\s/?#]+",
+        min_length = 8,
+        max_length = 2048,
+        example = "https://hooks.example.com/offerlab"
+    )]
     pub url: String,
     /// Event types wanted: `verdict.changed`, `srm.detected`, `plan.reached`,
     /// `decision.recorded`, `initiative.launched`, `initiative.concluded`.
+    #[schema(min_items = 1)]
     pub event_types: Vec<String>,
     /// Only events of this initiative.
+    #[schema(pattern = "^[a-z0-9][a-z0-9_-]*$", min_length = 1, max_length = 64)]
     pub initiative: Option<String>,
     /// Only events of initiatives this team owns.
+    #[schema(pattern = "^[a-z0-9][a-z0-9_-]*$", min_length = 1, max_length = 64)]
     pub team: Option<String>,
     /// `standard` (default: Standard Webhooks JSON) or `slack`.
+    #[schema(pattern = "^(standard|slack)$")]
     pub format: Option<String>,
 }
 
@@ -193,6 +203,7 @@ pub async fn delete_webhook(
 #[serde(deny_unknown_fields)]
 pub struct DeliveryQuery {
     /// Most deliveries listed, newest first (default 100, at most 1,000).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<i64>,
 }
 

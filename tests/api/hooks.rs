@@ -241,14 +241,17 @@ async fn a_hook_without_a_secret_accepts_nothing(backend: Backend) {
     let Some(app) = crate::helpers::spawn_app(backend).await else {
         return;
     };
-    for path in ["/hooks/stripe", "/hooks/typeform", "/hooks/form"] {
-        let r = post_signed(
-            &app,
-            path,
-            Some(("Stripe-Signature", "t=1,v1=00".into())),
-            "{}",
-        )
-        .await;
+    // Signed, but no secret to check it against: 404. Unsigned: 400 naming the header,
+    // configured or not.
+    for (path, header) in [
+        ("/hooks/stripe", "Stripe-Signature"),
+        ("/hooks/typeform", "Typeform-Signature"),
+        ("/hooks/form", "X-Offerlab-Signature"),
+    ] {
+        post_signed(&app, path, None, "{}")
+            .await
+            .assert_problem(400, Some(header));
+        let r = post_signed(&app, path, Some((header, "t=1,v1=00".into())), "{}").await;
         r.assert_problem(404, None);
         assert_eq!(
             r.body["type"], "urn:offerlab:problem:hook-not-configured",
