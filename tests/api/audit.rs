@@ -340,28 +340,8 @@ async fn the_audit_page_is_for_signed_in_admins(backend: Backend) {
     };
     app.create_segments(&["smb"]).await;
     let (viewer, _, _) = key(&app, "viewer", "viewer", None).await;
-    let cookie = |key: String| {
-        let app = &app;
-        async move {
-            let r = app
-                .raw(
-                    "POST",
-                    "/sign-in",
-                    &[],
-                    Some(("application/x-www-form-urlencoded", &format!("key={key}"))),
-                )
-                .await;
-            assert_eq!(r.status, 303, "{}", r.body);
-            r.header("set-cookie")
-                .unwrap()
-                .split(';')
-                .next()
-                .unwrap()
-                .to_owned()
-        }
-    };
-    let admin_cookie = cookie(app.admin_key.clone()).await;
-    let viewer_cookie = cookie(viewer).await;
+    let admin_cookie = app.key_session_cookie(&app.admin_key).await;
+    let viewer_cookie = app.key_session_cookie(&viewer).await;
     let page = app
         .raw("GET", "/audit", &[("Cookie", &admin_cookie)], None)
         .await;

@@ -476,6 +476,22 @@ impl RawReply {
 }
 
 impl TestApp {
+    /// Signs in to the pages with an API key through the form; answers the session cookie
+    /// (`name=value`) to send back.
+    pub async fn key_session_cookie(&self, key: &str) -> String {
+        let r = self
+            .raw(
+                "POST",
+                "/sign-in",
+                &[],
+                Some(("application/x-www-form-urlencoded", &format!("key={key}"))),
+            )
+            .await;
+        assert_eq!(r.status, 303, "{}", r.body);
+        let set = r.header("set-cookie").expect("a session cookie");
+        set.split(';').next().unwrap_or_default().to_owned()
+    }
+
     /// Sends `method target` exactly as given (no client-side normalisation of dot
     /// segments or percent-encoding), over a fresh connection.
     pub async fn raw(

@@ -619,24 +619,6 @@ async fn the_generic_form_hook_records_responses(backend: Backend) {
     assert_eq!(summary["total"]["exposures"], 1, "{summary}");
 }
 
-async fn sign_in(app: &TestApp, key: &str) -> String {
-    let r = app
-        .raw(
-            "POST",
-            "/sign-in",
-            &[],
-            Some(("application/x-www-form-urlencoded", &format!("key={key}"))),
-        )
-        .await;
-    assert_eq!(r.status, 303, "{}", r.body);
-    r.header("set-cookie")
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned()
-}
-
 async fn the_inbox_page_is_for_admins_and_replays(backend: Backend) {
     let Some(app) = app_with_hooks(backend).await else {
         return;
@@ -648,12 +630,14 @@ async fn the_inbox_page_is_for_admins_and_replays(backend: Backend) {
     let viewer = app
         .post("/api/v1/keys", &json!({"label": "v", "role": "viewer"}))
         .await;
-    let viewer = sign_in(&app, viewer.body["key"].as_str().unwrap()).await;
+    let viewer = app
+        .key_session_cookie(viewer.body["key"].as_str().unwrap())
+        .await;
     let r = app.raw("GET", "/inbox", &[("Cookie", &viewer)], None).await;
     assert_eq!(r.status, 403, "a viewer does not see raw payloads");
     let r = app.raw("GET", "/inbox", &[], None).await;
     assert_eq!(r.status, 303, "not signed in: to the sign-in page");
-    let admin = sign_in(&app, &app.admin_key).await;
+    let admin = app.key_session_cookie(&app.admin_key).await;
     let r = app.raw("GET", "/inbox", &[("Cookie", &admin)], None).await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert!(

@@ -129,23 +129,9 @@ async fn new_key(app: &TestApp, role: &str, team: Option<&str>) -> String {
     r.body["key"].as_str().unwrap().to_owned()
 }
 
-async fn sign_in_cookie(app: &TestApp, key: &str) -> String {
-    let r = app
-        .raw(
-            "POST",
-            "/sign-in",
-            &[],
-            Some(("application/x-www-form-urlencoded", &format!("key={key}"))),
-        )
-        .await;
-    assert_eq!(r.status, 303, "{}", r.body);
-    let set = r.header("set-cookie").expect("a session cookie");
-    set.split(';').next().unwrap().to_owned()
-}
-
 async fn callers(app: &TestApp) -> Callers {
     let viewer = new_key(app, "viewer", None).await;
-    let cookie = sign_in_cookie(app, &viewer).await;
+    let cookie = app.key_session_cookie(&viewer).await;
     Callers {
         growth: new_key(app, "writer", Some("growth")).await,
         support: new_key(app, "writer", Some("support")).await,
