@@ -1055,39 +1055,15 @@ async fn check_inbox_fit(c: &Client, server: &Server) {
     let invite = invite_path(server, email, "admin", None).await;
     set_password_over_http(server, &invite).await;
     browser_sign_in(c, server, email).await;
-    c.goto(&server.url("/inbox")).await.expect("inbox");
-    let mut problems = Vec::new();
-    for (width, height, mobile) in WIDTHS {
-        cdp(
-            c,
-            "Emulation.setDeviceMetricsOverride",
-            json!({"width": width, "height": height, "deviceScaleFactor": 1, "mobile": mobile}),
-        )
-        .await;
-        c.goto(&server.url("/inbox?status=all"))
-            .await
-            .expect("inbox");
-        assert_eq!(
-            count(c, "li.inbox-entry").await,
-            2,
-            "the inbox lists the entries"
-        );
-        js(
-            c,
-            "document.querySelectorAll('details').forEach(d => d.open = true);",
-            vec![],
-        )
-        .await;
-        let found = js(c, FIT_PROBLEMS, vec![]).await;
-        problems.extend(
-            found
-                .as_array()
-                .expect("problems")
-                .iter()
-                .map(|p| format!("/inbox at {width} px: {}", p.as_str().unwrap_or("?"))),
-        );
-        screenshot(c, &format!("inbox-{width}.png")).await;
-    }
-    cdp(c, "Emulation.clearDeviceMetricsOverride", json!({})).await;
+    c.goto(&server.url("/inbox?status=all"))
+        .await
+        .expect("inbox");
+    assert_eq!(
+        count(c, "li.inbox-entry").await,
+        2,
+        "the inbox lists the entries"
+    );
+    let pages = [("/inbox?status=all".to_owned(), "inbox".to_owned())];
+    let problems = fit_pages(c, server, &pages).await;
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
