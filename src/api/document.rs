@@ -265,8 +265,11 @@ fn complete_responses(operation: &mut Operation, method: &Method, path: &str, ru
     let statuses = errors_of(operation, method, path, rule);
     let responses = &mut operation.responses.responses;
     for (code, response) in responses.iter_mut() {
+        // Successes only: an error status the handler declared without words gets the
+        // standard description below, never "OK".
         if let RefOr::T(r) = response
             && r.description.is_empty()
+            && code.starts_with('2')
         {
             r.description = match code.as_str() {
                 "201" => "Created",

@@ -179,7 +179,7 @@ pub struct PlanInput {
     request_body = PlanInput,
     responses(
         (status = 200, body = Plan),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "The `initiative` named in the body does not exist (`not-found`)", body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json"),
     )
 )]
