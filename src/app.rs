@@ -56,6 +56,7 @@ impl Application {
                 capacity: settings.ingest.queue_capacity,
                 max_group_events: settings.ingest.max_events_per_transaction,
                 max_wait: store.acquire_timeout(),
+                writers: settings.ingest.writers,
             },
             Some(watch),
         )?;

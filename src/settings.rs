@@ -169,6 +169,8 @@ pub struct IngestSettings {
     pub max_events_per_request: usize,
     pub max_events_per_transaction: usize,
     pub queue_capacity: usize,
+    /// Ingest writer threads (PostgreSQL; SQLite always has one).
+    pub writers: usize,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -241,6 +243,9 @@ impl Settings {
             return invalid(
                 "ingest.max_events_per_transaction must be at least ingest.max_events_per_request",
             );
+        }
+        if self.ingest.writers == 0 {
+            return invalid("ingest.writers must be at least 1");
         }
         if self.database.acquire_timeout_ms == 0 {
             return invalid("database.acquire_timeout_ms must be at least 1");

@@ -331,7 +331,7 @@ impl Ingestor {
         }
     }
 
-    /// Group transactions run again after losing a race with another instance.
+    /// Group transactions run again after losing a race with another instance or writer.
     pub fn retries(&self) -> u64 {
         self.retries
     }
@@ -836,6 +836,11 @@ pub struct QueueOptions {
     pub max_group_events: usize,
     /// Longest wait of a request for the writer's answer (the database acquire timeout).
     pub max_wait: Duration,
+    /// Writer threads, each with a connection of its own, taking groups from the one
+    /// queue in turn: while one commits, the next gathers and applies the requests that
+    /// arrived meanwhile. PostgreSQL only; SQLite has one writer at a time, so it always
+    /// gets one.
+    pub writers: usize,
 }
 
 /// The handle through which requests reach the writer thread. Cheap to clone.
@@ -843,7 +848,8 @@ pub struct QueueOptions {
 pub struct IngestQueue {
     tx: mpsc::Sender<Job>,
     stats: Arc<IngestStats>,
-    pulse: Arc<Pulse>,
+    /// One per writer thread.
+    pulses: Arc<[Arc<Pulse>]>,
     max_wait: Duration,
 }
 
@@ -903,7 +909,7 @@ pub struct IngestStats {
     pub requests_refused: AtomicU64,
     /// Transactions committed by the writer (each holds one or more requests).
     pub transactions: AtomicU64,
-    /// Group transactions run again after losing a race with another instance.
+    /// Group transactions run again after losing a race with another instance or writer.
     pub race_retries: AtomicU64,
 }
 
@@ -920,31 +926,44 @@ impl IngestQueue {
         hook: Option<Arc<dyn GroupHook>>,
     ) -> Result<Self, StoreError> {
         let (tx, rx) = mpsc::channel(options.capacity.max(1));
-        let conn = store.dedicated()?;
-        let store = store.clone();
+        let rx = Arc::new(std::sync::Mutex::new(rx));
+        let writers = match store.backend() {
+            super::Backend::Postgres => options.writers.max(1),
+            super::Backend::Sqlite => 1,
+        };
         let stats = Arc::new(IngestStats::default());
-        let writer_stats = Arc::clone(&stats);
-        let pulse = Arc::new(Pulse::new());
-        let writer_pulse = Arc::clone(&pulse);
-        std::thread::Builder::new()
-            .name("offerlab-ingest".into())
-            .spawn(move || {
-                let ingestor = Ingestor::with_hook(hook);
-                writer_loop(
-                    store,
-                    conn,
-                    rx,
-                    options,
-                    &writer_stats,
-                    &writer_pulse,
-                    ingestor,
-                )
-            })
-            .map_err(|e| StoreError::Connection(format!("cannot start ingest writer: {e}")))?;
+        let mut pulses = Vec::with_capacity(writers);
+        for n in 0..writers {
+            // Every writer connects before the first request is taken: a database that
+            // cannot be reached fails the start, not a request.
+            let conn = store.dedicated()?;
+            let store = store.clone();
+            let rx = Arc::clone(&rx);
+            let writer_stats = Arc::clone(&stats);
+            let pulse = Arc::new(Pulse::new());
+            let writer_pulse = Arc::clone(&pulse);
+            let hook = hook.clone();
+            std::thread::Builder::new()
+                .name(format!("offerlab-ingest-{n}"))
+                .spawn(move || {
+                    let ingestor = Ingestor::with_hook(hook);
+                    writer_loop(
+                        store,
+                        conn,
+                        &rx,
+                        options,
+                        &writer_stats,
+                        &writer_pulse,
+                        ingestor,
+                    )
+                })
+                .map_err(|e| StoreError::Connection(format!("cannot start ingest writer: {e}")))?;
+            pulses.push(pulse);
+        }
         Ok(Self {
             tx,
             stats,
-            pulse,
+            pulses: pulses.into(),
             max_wait: options.max_wait,
         })
     }
@@ -974,7 +993,10 @@ impl IngestQueue {
         let result = loop {
             match tokio::time::timeout(look, &mut work).await {
                 Ok(result) => break result,
-                Err(_) if self.pulse.stalled(self.max_wait) => {
+                // The request may sit in any writer's group: one stalled writer (the
+                // database stopped answering it) is enough to answer 503, which is safe
+                // to retry with the same event ids.
+                Err(_) if self.pulses.iter().any(|p| p.stalled(self.max_wait)) => {
                     break Err(IngestError::TimedOut(self.max_wait));
                 }
                 Err(_) => {}
@@ -1004,7 +1026,7 @@ const RECONNECT_PAUSE: Duration = Duration::from_millis(250);
 fn writer_loop(
     store: Store,
     conn: DbConn,
-    mut rx: mpsc::Receiver<Job>,
+    rx: &std::sync::Mutex<mpsc::Receiver<Job>>,
     options: QueueOptions,
     stats: &IngestStats,
     pulse: &Pulse,
@@ -1013,24 +1035,32 @@ fn writer_loop(
     let mut link = Link {
         conn: Some(conn),
         retry_at: Instant::now(),
+        used_at: Instant::now(),
     };
     loop {
         pulse.idle();
-        let Some(first) = rx.blocking_recv() else {
-            break;
-        };
-        pulse.working();
-        let mut total = first.batch.events.len();
-        let mut jobs = vec![first];
-        while total < options.max_group_events {
-            match rx.try_recv() {
-                Ok(job) => {
-                    total += job.batch.events.len();
-                    jobs.push(job);
+        // Writers take turns at the queue: one holds it while it waits for the next
+        // request and gathers what queued behind it; the others are applying their groups.
+        let (mut jobs, total) = {
+            // A writer that panicked holding the queue left nothing half-done in it.
+            let mut rx = rx.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let Some(first) = rx.blocking_recv() else {
+                break;
+            };
+            pulse.working();
+            let mut total = first.batch.events.len();
+            let mut jobs = vec![first];
+            while total < options.max_group_events {
+                match rx.try_recv() {
+                    Ok(job) => {
+                        total += job.batch.events.len();
+                        jobs.push(job);
+                    }
+                    Err(_) => break,
                 }
-                Err(_) => break,
             }
-        }
+            (jobs, total)
+        };
         // Requests whose senders stopped waiting (timed out) are not applied.
         jobs.retain(|j| !j.reply.is_closed());
         if jobs.is_empty() {
@@ -1049,10 +1079,11 @@ fn writer_loop(
             continue;
         };
         let batches: Vec<IngestBatch> = jobs.iter().map(|j| j.batch.clone()).collect();
+        let retries_before = ingestor.retries();
         let applied = ingestor.apply(conn, &batches);
         stats
             .race_retries
-            .store(ingestor.retries(), Ordering::Relaxed);
+            .fetch_add(ingestor.retries() - retries_before, Ordering::Relaxed);
         match applied {
             Ok(results) => {
                 stats.transactions.fetch_add(1, Ordering::Relaxed);
@@ -1126,11 +1157,29 @@ fn same_fault(e: &StoreError, message: &str) -> StoreError {
 struct Link {
     conn: Option<DbConn>,
     retry_at: Instant,
+    /// When the connection last did a group's work.
+    used_at: Instant,
 }
+
+/// How long a writer's connection may sit unused before it is checked before its next
+/// group: with several writers, one may idle through an outage and hold a dead
+/// connection when the database is back.
+const IDLE_CHECK: Duration = Duration::from_secs(1);
 
 impl Link {
     /// The connection, reconnecting first when it was lost and the pause is over.
     fn get(&mut self, store: &Store) -> Option<&mut DbConn> {
+        use diesel::connection::SimpleConnection;
+        let now = Instant::now();
+        if now.duration_since(self.used_at) > IDLE_CHECK
+            && let Some(conn) = self.conn.as_mut()
+            && conn.batch_execute("SELECT 1").is_err()
+        {
+            tracing::warn!("ingest writer's idle connection is gone; reconnecting");
+            self.conn = None;
+            self.retry_at = now;
+        }
+        self.used_at = now;
         if self.conn.is_none() && Instant::now() >= self.retry_at {
             match store.dedicated() {
                 Ok(c) => {
