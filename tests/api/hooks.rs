@@ -453,12 +453,18 @@ fn typeform_sign(body: &str, secret: &str) -> String {
     )
 }
 
+/// Now plus `seconds`, as Typeform writes times (whole seconds, UTC).
+fn typeform_time(seconds: i64) -> String {
+    (chrono::Utc::now() + chrono::Duration::seconds(seconds))
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
 fn typeform_answer(token: &str, form: &str, customer: &str, label: &str) -> String {
     json!({
         "event_id": format!("01H{token}"), "event_type": "form_response",
         "form_response": {
-            "form_id": form, "token": token, "submitted_at": "2026-11-20T10:00:00Z",
-            "landed_at": "2026-11-20T09:59:00Z",
+            "form_id": form, "token": token, "submitted_at": typeform_time(0),
+            "landed_at": typeform_time(-60),
             "hidden": {"customer_id": customer, "segment": "smb"},
             "definition": {"id": form, "title": "Would you pay for it?", "fields": []},
             "answers": [
@@ -631,7 +637,12 @@ async fn the_inbox_page_is_for_admins_and_replays(backend: Backend) {
         return;
     };
     app.create_segments(&["smb"]).await;
-    app.create_initiative("later", json!({})).await;
+    // Paid before the launch: counted because the draft pre-registers a backfill.
+    app.create_initiative(
+        "later",
+        json!({"criteria": {"target_preorder_rate": 0.05, "backfill_from": backfill_from(1)}}),
+    )
+    .await;
     let r = stripe(&app, &checkout("evt_page", "pi_page", "later", "c1", 1900)).await;
     let id = r.body["inbox_id"].as_i64().unwrap();
     let viewer = app
