@@ -64,6 +64,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             confidence: Confidence::new(0.95)?,
             min_exposures: 100,
             planned_exposures: 5_000,
+            min_preorder: Default::default(),
+            backfill_from: None,
         };
         let rate = k as f64 / n as f64;
         let d = outlook_design(&criteria, rate, n);

@@ -9,8 +9,8 @@ use rand::{RngExt, SeedableRng};
 use crate::domain::decision::DecisionRequest;
 use crate::domain::{
     Cents, Confidence, Criteria, Currency, CustomerId, Decision, Event, EventBody, EventId,
-    InitiativeDraft, InitiativeKey, Kind, Mode, OpenRate, SegmentKey, Sentiment, TeamKey,
-    VariantKey, Variants,
+    InitiativeDraft, InitiativeKey, Kind, Mode, OpenRate, PreorderFloors, PreorderKind, SegmentKey,
+    Sentiment, TeamKey, VariantKey, Variants,
 };
 use crate::store::ingest::{IngestBatch, Ingestor};
 use crate::store::segments::{self, Segment};
@@ -340,6 +340,15 @@ fn load_pilot(
             confidence: Confidence::DEFAULT,
             min_exposures: Criteria::DEFAULT_MIN_EXPOSURES,
             planned_exposures: Criteria::DEFAULT_PLANNED_EXPOSURES,
+            // Every demo pilot takes a deposit of a quarter of its price.
+            min_preorder: PreorderFloors {
+                full: None,
+                deposit: (spec.price_cents >= 4)
+                    .then(|| Cents::amount(spec.price_cents / 4))
+                    .transpose()
+                    .map_err(|e| invalid("deposit", e))?,
+            },
+            backfill_from: None,
         },
         mode: Mode::Sequential,
     };
@@ -350,6 +359,12 @@ fn load_pilot(
         return Ok(0);
     }
     let initiative = initiatives::launch(conn, &demo_actor(), &key, start)?;
+    // Deposits and payments are drawn from a stream of their own, so the demo's other
+    // numbers stay what they were before deposits existed.
+    let mut follow = StdRng::seed_from_u64(spec.key.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    }));
+    let deposit = initiative.criteria.min_preorder.deposit;
 
     let mut events = Vec::new();
     for n in 0..spec.customers {
@@ -401,6 +416,7 @@ fn load_pilot(
             },
         )?;
         let paid = rng.random_bool((behaviour.preorder * lift).clamp(0.0, 1.0));
+        let mut said = None;
         if rng.random_bool(spec.respond) {
             let love = if paid {
                 spec.love_if_paid
@@ -418,16 +434,52 @@ fn load_pilot(
                 Sentiment::Dislike
             };
             t += Duration::minutes(rng.random_range(1..120));
+            said = Some(sentiment);
             push(t, EventBody::Response { sentiment })?;
         }
         if paid {
             t += Duration::minutes(rng.random_range(5..2_000));
             let seats = if rng.random_bool(0.15) { 2 } else { 1 };
-            let amount = Cents::amount(price.get() * seats).map_err(|e| invalid("amount", e))?;
-            push(t, EventBody::Preorder { amount, currency })?;
+            let total = price.get() * seats;
+            // Some put a deposit down, the others pre-order at the full price.
+            let down = deposit.filter(|_| follow.random_bool(0.4));
+            let (amount, kind) = match down {
+                Some(d) => (d, PreorderKind::Deposit),
+                None => (
+                    Cents::amount(total).map_err(|e| invalid("amount", e))?,
+                    PreorderKind::Full,
+                ),
+            };
+            push(
+                t,
+                EventBody::Preorder {
+                    amount,
+                    currency,
+                    kind,
+                },
+            )?;
+            let paid_at = t + Duration::hours(follow.random_range(24..24 * 14));
             if rng.random_bool(0.08) {
                 t += Duration::hours(rng.random_range(1..72));
                 push(t, EventBody::Cancellation)?;
+            } else {
+                // Once the offer ships, most pay in full: those who said they love it
+                // most often (the say -> deposit -> paid chain).
+                let pays = match said {
+                    Some(Sentiment::Love) => 0.85,
+                    Some(Sentiment::Like) => 0.65,
+                    Some(Sentiment::Neutral) => 0.45,
+                    Some(Sentiment::Dislike) => 0.25,
+                    None => 0.55,
+                };
+                if follow.random_bool(pays) {
+                    // The rest of the price after a deposit; the whole charge of a
+                    // pre-order whose card was authorised, not charged.
+                    let rest = total - down.map_or(0, Cents::get);
+                    let amount = Cents::amount(if rest > 0 { rest } else { total })
+                        .map_err(|e| invalid("payment", e))?;
+                    push(paid_at, EventBody::Payment { amount, currency })?;
+                }
             }
         }
     }

@@ -726,7 +726,7 @@ fn inbox_entries_are_listed_and_replayed() {
     let mut conn = store.conn().unwrap();
     let keep = |conn: &mut _, id: &str, initiative: &str| {
         let payload = serde_json::json!({"id": id, "initiative": initiative, "customer": "cli-new",
-            "segment": "smb", "sentiment": "love", "occurred_at": "2026-11-20T10:00:00Z"});
+            "segment": "smb", "sentiment": "love", "occurred_at": chrono::Utc::now().to_rfc3339()});
         inbox::keep(
             conn,
             inbox::NewEntry {

@@ -62,6 +62,13 @@ pub struct CriteriaHeader {
     pub confidence: f64,
     pub min_exposures: u64,
     pub planned_exposures: u64,
+    /// Floor of a `full` pre-order, in cents (null: the price each customer was offered).
+    pub min_full_preorder_cents: Option<i64>,
+    /// Floor of a `deposit` pre-order (the deposit), in cents (null: no deposits taken).
+    pub deposit_cents: Option<i64>,
+    /// Events dated from here on count although before the launch (null: none before
+    /// the launch).
+    pub backfill_from: Option<DateTime<Utc>>,
 }
 
 /// Mean committed revenue per exposed customer, in cents, with its interval.
@@ -299,6 +306,49 @@ pub struct Funnel {
     pub cancelled: u64,
 }
 
+/// What a customer said, as the follow-through chain groups them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Said {
+    Love,
+    Like,
+    Neutral,
+    Dislike,
+    /// Never responded.
+    NoAnswer,
+}
+
+/// One sentiment's step of the say -> deposit -> paid chain.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, ToSchema)]
+pub struct ChainStep {
+    /// The customers' latest stated sentiment.
+    pub said: Said,
+    /// Exposed customers who said it.
+    pub customers: u64,
+    /// Of those, customers who put money down (a deposit or a pre-order, withdrawn or not).
+    pub money_down: u64,
+    /// Of those, customers who paid in full.
+    pub paid: u64,
+}
+
+/// Whether money down became a payment.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct FollowThrough {
+    /// Customers who ever put money down: a deposit or a full pre-order, withdrawn since
+    /// or not.
+    pub money_down: u64,
+    /// Of those, customers who paid in full (a `payment` event).
+    pub paid: u64,
+    /// paid / money_down (null without money down).
+    pub share: Option<f64>,
+    /// Anytime-valid interval of the share (the beta-binomial mixture's confidence
+    /// sequence at the initiative's confidence, in both modes: payments arrive over time
+    /// and the share is read as they do). Null without money down.
+    pub ci: Option<Range>,
+    /// By latest stated sentiment: love, like, neutral, dislike, no answer.
+    pub chain: Vec<ChainStep>,
+}
+
 /// Sample ratio mismatch: exposures per variant against the weights.
 #[derive(Debug, Clone, Copy, Serialize, ToSchema)]
 pub struct Srm {
@@ -335,6 +385,7 @@ pub struct Report {
     pub price_curve: Option<Vec<PricePoint>>,
     pub best_price: Option<BestPrice>,
     pub funnel: Funnel,
+    pub follow_through: FollowThrough,
     pub srm: Option<Srm>,
     pub timeline: Vec<TimelinePoint>,
     pub verdict: Verdict,
@@ -419,6 +470,13 @@ fn header(i: &Initiative) -> InitiativeHeader {
             confidence: i.criteria.confidence.get(),
             min_exposures: i.criteria.min_exposures,
             planned_exposures: i.criteria.planned_exposures,
+            min_full_preorder_cents: i.criteria.min_preorder.full.map(crate::domain::Cents::get),
+            deposit_cents: i
+                .criteria
+                .min_preorder
+                .deposit
+                .map(crate::domain::Cents::get),
+            backfill_from: i.criteria.backfill_from,
         },
         price_cents: i.price.get(),
         currency: i.currency.to_string(),
@@ -620,6 +678,7 @@ pub fn build(
         price_curve,
         best_price,
         funnel,
+        follow_through: follow_through(initiative, cells),
         srm,
         timeline,
         verdict,
@@ -628,6 +687,65 @@ pub fn build(
     };
     report.summary = summary(initiative, &report);
     report
+}
+
+/// Follow-through from the cells: of the customers who put money down, the share who
+/// paid in full, with its anytime-valid interval, and the chain by stated sentiment.
+///
+/// The interval is the confidence sequence of [`stats::BetaBinomialMixture`] (the one the
+/// headline rate uses in sequential mode), tuned to the money down the plan expects
+/// (planned exposures × target pre-order rate): tuning moves where it is tightest, never
+/// its validity.
+fn follow_through(initiative: &Initiative, cells: &[Cell]) -> FollowThrough {
+    let order = [
+        Said::Love,
+        Said::Like,
+        Said::Neutral,
+        Said::Dislike,
+        Said::NoAnswer,
+    ];
+    let mut chain: Vec<ChainStep> = order
+        .iter()
+        .map(|&said| ChainStep {
+            said,
+            customers: 0,
+            money_down: 0,
+            paid: 0,
+        })
+        .collect();
+    for cell in cells {
+        let i = match cell.sentiment {
+            Some(Sentiment::Love) => 0,
+            Some(Sentiment::Like) => 1,
+            Some(Sentiment::Neutral) => 2,
+            Some(Sentiment::Dislike) => 3,
+            None => 4,
+        };
+        if let Some(step) = chain.get_mut(i) {
+            step.customers += cell.customers;
+            step.money_down += cell.money_down;
+            step.paid += cell.paid;
+        }
+    }
+    let money_down: u64 = chain.iter().map(|s| s.money_down).sum();
+    let paid: u64 = chain.iter().map(|s| s.paid).sum();
+    let c = &initiative.criteria;
+    let tuned = (c.planned_exposures as f64 * c.target_preorder_rate.get()).ceil() as u64;
+    let ci = (money_down > 0)
+        .then(|| stats::BetaBinomialMixture::new(c.confidence.get(), tuned.max(1)).ok())
+        .flatten()
+        .and_then(|mix| mix.interval(paid, money_down).ok())
+        .map(|i| Range {
+            low: i.lower,
+            high: i.upper,
+        });
+    FollowThrough {
+        money_down,
+        paid,
+        share: ratio(paid, money_down),
+        ci,
+        chain,
+    }
 }
 
 /// One rate as the verdict reads it.

@@ -14,7 +14,7 @@ use super::{AppState, blocking, reading};
 use crate::domain::event::parse_occurred_at;
 use crate::domain::{
     Cents, Currency, CustomerId, Event, EventBody, EventId, FieldError, FieldErrors, InitiativeKey,
-    SegmentKey, Sentiment, VariantKey,
+    PreorderKind, SegmentKey, Sentiment, VariantKey,
 };
 use crate::store::ingest::{IngestBatch, IngestOutcome};
 use crate::store::{aggregates, events, initiatives};
@@ -28,7 +28,8 @@ pub struct EventInput {
     /// (409, `event-id-conflict`). `occurred_at` is compared only when given.
     pub event_id: String,
     /// `exposure`, `preorder`, `cancellation`, `refund` (part of the active pre-orders
-    /// given back; all of it withdraws the pre-order) or `response`.
+    /// given back; all of it withdraws the pre-order), `response` or `payment` (paid in
+    /// full after the offer shipped).
     #[serde(rename = "type")]
     pub event_type: String,
     pub customer_id: String,
@@ -38,13 +39,16 @@ pub struct EventInput {
     pub segment: Option<String>,
     /// exposure: the variant shown (required when the initiative has variants).
     pub variant: Option<String>,
-    /// preorder: amount committed, in cents, > 0; refund: amount given back, > 0 and at
-    /// most the customer's active pre-orders.
+    /// preorder: amount committed, in cents, at least the floor of its kind; refund:
+    /// amount given back, > 0 and at most the customer's active pre-orders; payment:
+    /// amount paid, > 0.
     pub amount_cents: Option<i64>,
-    /// preorder, refund: must be the offer's currency.
+    /// preorder, refund, payment: must be the offer's currency.
     pub currency: Option<String>,
     /// response: `love`, `like`, `neutral` or `dislike`.
     pub sentiment: Option<String>,
+    /// preorder: `deposit` or `full` (default `full`).
+    pub kind: Option<String>,
 }
 
 /// What happened, as the `type` of an event.
@@ -54,7 +58,9 @@ pub enum EventType {
     Exposure,
     Preorder,
     Cancellation,
+    Refund,
     Response,
+    Payment,
 }
 
 /// Fields every event has (documentation of [`EventInput`]'s shapes).
@@ -106,8 +112,27 @@ event_doc!(
 event_doc!(
     /// A customer pre-ordered (committed to pay).
     PreorderEvent, PreorderTag::Preorder {
-        /// Amount committed, in cents.
+        /// Amount committed, in cents: at least the floor of its kind
+        /// (`criteria.min_preorder_cents`: by default the offer price for a `full`
+        /// pre-order; the pre-registered deposit for a `deposit`), else 422.
         #[schema(example = 1900, minimum = 1, maximum = 100_000_000_000_i64)]
+        pub amount_cents: i64,
+        /// Must be the offer's currency (ISO 4217).
+        #[schema(example = "EUR", pattern = "^[A-Z]{3}$", min_length = 3, max_length = 3)]
+        pub currency: String,
+        /// Money down towards the offer (`deposit`) or its whole price (`full`, the
+        /// default).
+        pub kind: Option<PreorderKind>,
+    }
+);
+
+event_doc!(
+    /// A customer paid in full after the offer shipped. Needs money down that is still
+    /// active (a deposit or a pre-order), else 422; recorded once per customer; with the
+    /// money down it must reach the price the customer was offered.
+    PaymentEvent, PaymentTag::Payment {
+        /// Amount paid, in cents.
+        #[schema(example = 1400, minimum = 1, maximum = 100_000_000_000_i64)]
         pub amount_cents: i64,
         /// Must be the offer's currency (ISO 4217).
         #[schema(example = "EUR", pattern = "^[A-Z]{3}$", min_length = 3, max_length = 3)]
@@ -135,12 +160,14 @@ event_doc!(
     ("preorder" = "#/components/schemas/PreorderEvent"),
     ("cancellation" = "#/components/schemas/CancellationEvent"),
     ("response" = "#/components/schemas/ResponseEvent"),
+    ("payment" = "#/components/schemas/PaymentEvent"),
 )))]
 pub enum AnyEvent {
     Exposure(ExposureEvent),
     Preorder(PreorderEvent),
     Cancellation(CancellationEvent),
     Response(ResponseEvent),
+    Payment(PaymentEvent),
 }
 
 /// A batch of 1 to 10,000 events, stored all-or-nothing.
@@ -232,6 +259,7 @@ impl EventInput {
                 expect_absent(&mut errors, "amount_cents", &self.amount_cents, t);
                 expect_absent(&mut errors, "currency", &self.currency, t);
                 expect_absent(&mut errors, "sentiment", &self.sentiment, t);
+                expect_absent(&mut errors, "kind", &self.kind, t);
                 let segment = require(&mut errors, "segment", self.segment, t)
                     .and_then(|s| errors.take("segment", SegmentKey::parse(s)));
                 let variant = match self.variant {
@@ -250,14 +278,37 @@ impl EventInput {
                     .and_then(|a| errors.take("amount_cents", Cents::amount(a)));
                 let currency = require(&mut errors, "currency", self.currency, t)
                     .and_then(|c| errors.take("currency", Currency::parse(&c)));
+                let kind = match self.kind {
+                    Some(k) => errors.take("kind", PreorderKind::parse(&k)),
+                    None => Some(PreorderKind::Full),
+                };
                 amount
                     .zip(currency)
-                    .map(|(amount, currency)| EventBody::Preorder { amount, currency })
+                    .zip(kind)
+                    .map(|((amount, currency), kind)| EventBody::Preorder {
+                        amount,
+                        currency,
+                        kind,
+                    })
+            }
+            "payment" => {
+                expect_absent(&mut errors, "segment", &self.segment, t);
+                expect_absent(&mut errors, "variant", &self.variant, t);
+                expect_absent(&mut errors, "sentiment", &self.sentiment, t);
+                expect_absent(&mut errors, "kind", &self.kind, t);
+                let amount = require(&mut errors, "amount_cents", self.amount_cents, t)
+                    .and_then(|a| errors.take("amount_cents", Cents::amount(a)));
+                let currency = require(&mut errors, "currency", self.currency, t)
+                    .and_then(|c| errors.take("currency", Currency::parse(&c)));
+                amount
+                    .zip(currency)
+                    .map(|(amount, currency)| EventBody::Payment { amount, currency })
             }
             "refund" => {
                 expect_absent(&mut errors, "segment", &self.segment, t);
                 expect_absent(&mut errors, "variant", &self.variant, t);
                 expect_absent(&mut errors, "sentiment", &self.sentiment, t);
+                expect_absent(&mut errors, "kind", &self.kind, t);
                 let amount = require(&mut errors, "amount_cents", self.amount_cents, t)
                     .and_then(|a| errors.take("amount_cents", Cents::amount(a)));
                 let currency = require(&mut errors, "currency", self.currency, t)
@@ -272,6 +323,7 @@ impl EventInput {
                 expect_absent(&mut errors, "amount_cents", &self.amount_cents, t);
                 expect_absent(&mut errors, "currency", &self.currency, t);
                 expect_absent(&mut errors, "sentiment", &self.sentiment, t);
+                expect_absent(&mut errors, "kind", &self.kind, t);
                 Some(EventBody::Cancellation)
             }
             "response" => {
@@ -279,6 +331,7 @@ impl EventInput {
                 expect_absent(&mut errors, "variant", &self.variant, t);
                 expect_absent(&mut errors, "amount_cents", &self.amount_cents, t);
                 expect_absent(&mut errors, "currency", &self.currency, t);
+                expect_absent(&mut errors, "kind", &self.kind, t);
                 require(&mut errors, "sentiment", self.sentiment, t)
                     .and_then(|s| errors.take("sentiment", Sentiment::parse(&s)))
                     .map(|sentiment| EventBody::Response { sentiment })
@@ -286,7 +339,7 @@ impl EventInput {
             _ => {
                 errors.push(
                     "type",
-                    "must be one of: exposure, preorder, cancellation, refund, response",
+                    "must be one of: exposure, preorder, cancellation, refund, response, payment",
                 );
                 None
             }
@@ -358,7 +411,8 @@ fn parse_batch(
     Ok(batch)
 }
 
-/// Record events: exposures, pre-orders, cancellations and responses.
+/// Record events: exposures, pre-orders (deposits or full), cancellations, refunds,
+/// responses and payments.
 ///
 /// All-or-nothing: one invalid event refuses the whole batch (422, listing every bad
 /// event by index, field and reason) and nothing is stored. An `event_id` stored before,
@@ -549,6 +603,10 @@ pub struct CellView {
     pub revenue_cents: i64,
     /// Sum of squared per-customer committed amounts (for variances).
     pub revenue_sq_cents: f64,
+    /// Customers who ever put money down (a deposit or a pre-order).
+    pub money_down: u64,
+    /// Customers who paid in full.
+    pub paid: u64,
 }
 
 /// Live aggregates of an initiative, by segment and by variant.
@@ -619,6 +677,8 @@ pub async fn summary(
                 cancelled: c.cancelled,
                 revenue_cents: c.revenue_cents,
                 revenue_sq_cents: c.revenue_sq_cents,
+                money_down: c.money_down,
+                paid: c.paid,
             })
             .collect(),
         as_of: Utc::now(),
@@ -661,6 +721,10 @@ pub struct StoredEventView {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Sentiment>)]
     pub sentiment: Option<String>,
+    /// A pre-order's kind (only on pre-orders).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<PreorderKind>)]
+    pub kind: Option<String>,
 }
 
 /// A page of raw events in ingestion order.
@@ -717,18 +781,22 @@ pub async fn list_events(
     Ok(HttpResponse::Ok().json(EventPage {
         events: rows
             .into_iter()
-            .map(|r| StoredEventView {
-                cursor: r.id.to_string(),
-                occurred_at: r.occurred_at_utc(),
-                received_at: r.received_at_utc(),
-                event_id: r.event_id,
-                event_type: r.event_type,
-                customer_id: r.customer_id,
-                segment: r.segment,
-                variant: r.variant,
-                amount_cents: r.amount_cents,
-                currency: r.currency,
-                sentiment: r.sentiment,
+            .map(|r| {
+                let kind = r.preorder_kind.clone();
+                StoredEventView {
+                    cursor: r.id.to_string(),
+                    occurred_at: r.occurred_at_utc(),
+                    received_at: r.received_at_utc(),
+                    event_id: r.event_id,
+                    event_type: r.event_type,
+                    customer_id: r.customer_id,
+                    segment: r.segment,
+                    variant: r.variant,
+                    amount_cents: r.amount_cents,
+                    currency: r.currency,
+                    sentiment: r.sentiment,
+                    kind,
+                }
             })
             .collect(),
         next_cursor,

@@ -15,8 +15,8 @@ use crate::domain::decision::{DecisionRecord, DecisionRequest};
 use crate::domain::initiative::{parse_core_segments, parse_name, parse_text};
 use crate::domain::{
     Cents, Confidence, Criteria, Currency, Decision, FieldErrors, Initiative, InitiativeDraft,
-    InitiativeKey, InitiativePatch, Kind, Mode, OpenRate, SegmentKey, Status, TeamKey, VariantKey,
-    Variants,
+    InitiativeKey, InitiativePatch, Kind, Mode, OpenRate, PreorderFloors, SegmentKey, Status,
+    TeamKey, VariantKey, Variants,
 };
 use crate::notify::watch;
 use crate::store::initiatives::{self, InitiativeFilter};
@@ -103,6 +103,33 @@ pub struct CriteriaInput {
     #[serde(default)]
     #[schema(example = 5000, minimum = 1, maximum = 1_000_000_000_000_i64)]
     pub planned_exposures: Option<i64>,
+    /// The smallest amount a pre-order counts with, by kind (below it: 422).
+    #[serde(default)]
+    pub min_preorder_cents: Option<PreorderFloorsInput>,
+    /// Accept events dated from this time (RFC 3339, or a date `YYYY-MM-DD` meaning its
+    /// start in UTC) although they precede the launch: a pilot that ran before offerlab
+    /// was connected. Not in the future. Without it, events dated before the launch are
+    /// refused (422).
+    #[serde(default)]
+    #[schema(value_type = Option<String>, example = "2026-11-01")]
+    pub backfill_from: Option<String>,
+}
+
+/// The floors of a pre-order's amount, by kind.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"deposit": 500}))]
+pub struct PreorderFloorsInput {
+    /// Floor of a `full` pre-order, in cents; null or absent: the price the customer was
+    /// offered (their variant's own price in a price test).
+    #[serde(default)]
+    #[schema(example = 1900, minimum = 1, maximum = 100_000_000_000_i64)]
+    pub full: Option<i64>,
+    /// The deposit: floor of a `deposit` pre-order, in cents; null or absent: the
+    /// initiative takes no deposits (a deposit pre-order is refused).
+    #[serde(default)]
+    #[schema(example = 500, minimum = 1, maximum = 100_000_000_000_i64)]
+    pub deposit: Option<i64>,
 }
 
 /// A new initiative (created as a draft).
@@ -246,6 +273,12 @@ pub struct CriteriaView {
     pub confidence: f64,
     pub min_exposures: u64,
     pub planned_exposures: u64,
+    /// The pre-registered floors of a pre-order's amount (null `full`: the offer price;
+    /// null `deposit`: no deposits taken).
+    pub min_preorder_cents: PreorderFloorsInput,
+    /// Events dated from here on are accepted although before the launch (null: none
+    /// before the launch).
+    pub backfill_from: Option<DateTime<Utc>>,
 }
 
 /// An initiative.
@@ -259,7 +292,7 @@ pub struct CriteriaView {
     "offer": {"price_cents": 1900, "currency": "EUR"},
     "core_segments": ["smb"],
     "variants": [],
-    "criteria": {"target_preorder_rate": 0.05, "target_love_share": 0.3, "confidence": 0.95, "min_exposures": 100, "planned_exposures": 5000},
+    "criteria": {"target_preorder_rate": 0.05, "target_love_share": 0.3, "confidence": 0.95, "min_exposures": 100, "planned_exposures": 5000, "min_preorder_cents": {"full": null, "deposit": null}, "backfill_from": null},
     "mode": "sequential",
     "status": "running",
     "fingerprint": "9f2c4e0b7d1a5c3e8f6b2d4a0c9e7f1b3d5a7c9e1f3b5d7a9c1e3f5b7d9a1c3e",
@@ -326,6 +359,11 @@ impl From<Initiative> for InitiativeView {
                 confidence: i.criteria.confidence.get(),
                 min_exposures: i.criteria.min_exposures,
                 planned_exposures: i.criteria.planned_exposures,
+                min_preorder_cents: PreorderFloorsInput {
+                    full: i.criteria.min_preorder.full.map(Cents::get),
+                    deposit: i.criteria.min_preorder.deposit.map(Cents::get),
+                },
+                backfill_from: i.criteria.backfill_from,
             },
             mode: i.mode,
             status: i.status,
@@ -427,6 +465,23 @@ fn parse_criteria(errors: &mut FieldErrors, c: CriteriaInput) -> Option<Criteria
                 .unwrap_or(Criteria::DEFAULT_PLANNED_EXPOSURES as i64),
         ),
     );
+    let floors = c.min_preorder_cents.unwrap_or_default();
+    let floor = |errors: &mut FieldErrors, field: &str, v: Option<i64>| match v {
+        Some(v) => errors.take(field, Cents::amount(v)).map(Some),
+        None => Some(None),
+    };
+    let full = floor(errors, "criteria.min_preorder_cents.full", floors.full);
+    let deposit = floor(
+        errors,
+        "criteria.min_preorder_cents.deposit",
+        floors.deposit,
+    );
+    let backfill_from = match c.backfill_from.as_deref() {
+        Some(s) => errors
+            .take("criteria.backfill_from", parse_backfill_from(s, Utc::now()))
+            .map(Some),
+        None => Some(None),
+    };
     if let (Some(min), Some(planned)) = (min, planned)
         && planned < min
     {
@@ -442,7 +497,32 @@ fn parse_criteria(errors: &mut FieldErrors, c: CriteriaInput) -> Option<Criteria
         confidence: confidence?,
         min_exposures: min?,
         planned_exposures: planned?,
+        min_preorder: PreorderFloors {
+            full: full?,
+            deposit: deposit?,
+        },
+        backfill_from: backfill_from?,
     })
+}
+
+/// Parses `backfill_from`: RFC 3339, or a date (its start, UTC); not after `now` (so it
+/// precedes the launch, which comes later).
+fn parse_backfill_from(s: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, String> {
+    let t = match chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+        Ok(day) => day.and_time(chrono::NaiveTime::MIN).and_utc(),
+        Err(_) => DateTime::parse_from_rfc3339(s)
+            .map_err(|_| {
+                "must be an RFC 3339 timestamp such as 2026-11-01T00:00:00Z, or a date such as 2026-11-01".to_owned()
+            })?
+            .with_timezone(&Utc),
+    };
+    if t > now {
+        return Err(
+            "must not be in the future: it is the start of a pilot that ran before the launch"
+                .into(),
+        );
+    }
+    Ok(t)
 }
 
 impl TryFrom<InitiativeInput> for InitiativeDraft {

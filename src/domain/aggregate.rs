@@ -20,6 +20,10 @@ pub struct Cell {
     pub revenue_cents: i64,
     /// Sum of the squares of their active committed amounts (for a variance).
     pub revenue_sq_cents: f64,
+    /// Of the customers, those who ever put money down (a deposit or a pre-order).
+    pub money_down: u64,
+    /// Of the customers, those who paid in full (a `payment`).
+    pub paid: u64,
 }
 
 /// Net daily change: customers first exposed that day, and the net change in customers

@@ -6,7 +6,10 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 
-use super::{Cents, Currency, EventBody, SegmentKey, Sentiment, VariantKey, Variants};
+use super::{
+    Cents, Currency, EventBody, PreorderFloors, PreorderKind, SegmentKey, Sentiment, VariantKey,
+    Variants,
+};
 
 /// The aggregate cell a customer is counted in.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -25,6 +28,10 @@ pub struct CellContribution {
     pub cancelled: i64,
     /// The customer's active committed amount.
     pub revenue_cents: i64,
+    /// 1 when the customer has ever put money down (a deposit or a full pre-order).
+    pub money_down: i64,
+    /// 1 when the customer has paid in full (a `payment` event).
+    pub paid: i64,
 }
 
 /// A customer of one initiative.
@@ -39,6 +46,11 @@ pub struct CustomerState {
     pub cancelled: bool,
     pub sentiment: Option<Sentiment>,
     pub sentiment_at: Option<DateTime<Utc>>,
+    /// Whether the customer has ever put money down (a deposit or a full pre-order),
+    /// withdrawn since or not.
+    pub money_down: bool,
+    /// Whether the customer has paid in full (a `payment` event).
+    pub paid: bool,
 }
 
 impl CustomerState {
@@ -56,6 +68,8 @@ impl CustomerState {
             },
             cancelled: i64::from(self.cancelled),
             revenue_cents: self.active_cents.get(),
+            money_down: i64::from(self.money_down),
+            paid: i64::from(self.paid),
         }
     }
 }
@@ -66,6 +80,76 @@ pub struct OfferContext<'a> {
     pub variants: &'a Variants,
     /// The most a customer's active pre-orders may total (none: a free offer).
     pub max_active: Option<Cents>,
+    /// The initiative's price (a variant without its own price is offered this one).
+    pub price: Cents,
+    /// The pre-registered floors of a pre-order's amount.
+    pub floors: PreorderFloors,
+    /// When the pilot was launched (`None`: not launched).
+    pub launched_at: Option<DateTime<Utc>>,
+    /// The pre-registered start of a backfill before the launch.
+    pub backfill_from: Option<DateTime<Utc>>,
+}
+
+impl OfferContext<'_> {
+    /// The price a customer in `variant` was offered.
+    fn price_for(&self, variant: &VariantKey) -> Cents {
+        self.variants
+            .as_slice()
+            .iter()
+            .find(|v| &v.key == variant)
+            .and_then(|v| v.price_cents)
+            .unwrap_or(self.price)
+    }
+
+    /// Refuses an event dated before the launch, or before the pre-registered
+    /// `backfill_from` when there is one.
+    fn check_date(&self, occurred_at: DateTime<Utc>) -> Result<(), (&'static str, String)> {
+        use chrono::SubsecRound;
+        let at = |t: DateTime<Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        // Providers date their events in whole seconds (Stripe's `created`): an event of
+        // the launch's own second counts.
+        let launch = self.launched_at.map(|l| l.trunc_subsecs(0));
+        match (self.backfill_from, launch) {
+            (Some(from), _) if occurred_at < from => Err((
+                "occurred_at",
+                format!(
+                    "must not be before the pre-registered backfill_from, {}{}",
+                    at(from),
+                    launch
+                        .map(|l| format!(" (the pilot launched at {})", at(l)))
+                        .unwrap_or_default()
+                ),
+            )),
+            (None, Some(launch)) if occurred_at < launch => Err((
+                "occurred_at",
+                format!(
+                    "must not be before the initiative's launch at {}; to accept earlier events, an initiative pre-registers criteria.backfill_from before it launches",
+                    at(launch)
+                ),
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    /// The smallest amount a pre-order of `kind` by a customer in `variant` counts with.
+    fn floor(
+        &self,
+        kind: PreorderKind,
+        variant: &VariantKey,
+    ) -> Result<Cents, (&'static str, String)> {
+        match kind {
+            PreorderKind::Full => Ok(self
+                .floors
+                .full
+                .unwrap_or_else(|| self.price_for(variant))),
+            PreorderKind::Deposit => self.floors.deposit.ok_or_else(|| {
+                (
+                    "kind",
+                    "the initiative pre-registered no deposit amount (criteria.min_preorder_cents.deposit), so it takes no deposits; send a full pre-order".to_owned(),
+                )
+            }),
+        }
+    }
 }
 
 /// The effect of one accepted event on its customer.
@@ -91,12 +175,25 @@ pub fn day_of(t: DateTime<Utc>) -> NaiveDate {
 /// Applies one event to a customer's state (`None`: never exposed).
 ///
 /// Errors name the event field at fault and say why, e.g. `("customer_id", "no exposure ...")`.
+///
+/// Rules beyond the customer's history:
+/// - every event is dated on or after the launch, or on or after the pre-registered
+///   `backfill_from` when there is one (`occurred_at`);
+/// - a pre-order is at least the floor of its kind (`amount_cents`): a `full` one the
+///   price the customer was offered (or the pre-registered `full` floor), a `deposit` the
+///   pre-registered deposit amount (without one, deposits are refused: `kind`);
+/// - a `payment` (paid in full after the offer shipped) needs money down that is still
+///   active (a deposit or a pre-order, not withdrawn), is recorded once per customer, and
+///   with the active money down must reach the price the customer was offered. It marks
+///   the customer paid; the committed amount (revenue figures) stays what was pre-ordered.
+///   A later cancellation or refund withdraws the pre-order but not the payment's record.
 pub fn apply(
     state: Option<&CustomerState>,
     body: &EventBody,
     occurred_at: DateTime<Utc>,
     offer: &OfferContext<'_>,
 ) -> Result<Transition, (&'static str, String)> {
+    offer.check_date(occurred_at)?;
     let existing = match (state, body) {
         (None, EventBody::Exposure { segment, variant }) => {
             let variant = resolve_variant(variant.as_ref(), offer.variants)?;
@@ -110,6 +207,8 @@ pub fn apply(
                     cancelled: false,
                     sentiment: None,
                     sentiment_at: None,
+                    money_down: false,
+                    paid: false,
                 },
                 preordered_delta: 0,
             });
@@ -147,13 +246,29 @@ pub fn apply(
             }
             return Ok(Transition::Unchanged);
         }
-        EventBody::Preorder { amount, currency } => {
+        EventBody::Preorder {
+            amount,
+            currency,
+            kind,
+        } => {
             if *currency != offer.currency {
                 return Err((
                     "currency",
                     format!("must be the offer's currency, {}", offer.currency),
                 ));
             }
+            let floor = offer.floor(*kind, &existing.variant)?;
+            if *amount < floor {
+                return Err((
+                    "amount_cents",
+                    format!(
+                        "must be at least {} {} for a {kind} pre-order",
+                        offer.currency,
+                        major(floor)
+                    ),
+                ));
+            }
+            next.money_down = true;
             next.active_cents = existing.active_cents.saturating_add(*amount);
             if let Some(max) = offer.max_active
                 && next.active_cents > max
@@ -208,6 +323,40 @@ pub fn apply(
                 next.cancelled = true;
                 preordered_delta = -1;
             }
+        }
+        EventBody::Payment { amount, currency } => {
+            if *currency != offer.currency {
+                return Err((
+                    "currency",
+                    format!("must be the offer's currency, {}", offer.currency),
+                ));
+            }
+            if !existing.is_preordered() {
+                return Err((
+                    "type",
+                    "customer has no money down to pay for: a payment follows an active deposit or pre-order".into(),
+                ));
+            }
+            if existing.paid {
+                return Err((
+                    "type",
+                    "customer has already paid in full; a payment is recorded once per customer (re-send the same event_id to retry)".into(),
+                ));
+            }
+            let price = offer.price_for(&existing.variant);
+            if existing.active_cents.saturating_add(*amount) < price {
+                return Err((
+                    "amount_cents",
+                    format!(
+                        "together with the customer's money down ({} {}) must reach the price offered, {} {}",
+                        offer.currency,
+                        major(existing.active_cents),
+                        offer.currency,
+                        major(price)
+                    ),
+                ));
+            }
+            next.paid = true;
         }
         EventBody::Response { sentiment } => {
             // Latest by occurred_at wins; on a tie, the later arrival (this one) wins.
@@ -271,6 +420,10 @@ mod tests {
             currency: Currency::parse("EUR").unwrap_or_else(|e| panic!("{e}")),
             variants: v,
             max_active: Some(Cents::from_trusted(19_000)),
+            price: Cents::from_trusted(500),
+            floors: PreorderFloors::default(),
+            launched_at: None,
+            backfill_from: None,
         }
     }
 
@@ -307,6 +460,7 @@ mod tests {
         let pre = EventBody::Preorder {
             amount: Cents::amount(500).unwrap_or(Cents::ZERO),
             currency: c.currency,
+            kind: PreorderKind::Full,
         };
         let Ok(Transition::Moved {
             after: a2,
@@ -357,6 +511,7 @@ mod tests {
         let pre = EventBody::Preorder {
             amount: cents(1900),
             currency: c.currency,
+            kind: PreorderKind::Full,
         };
         let Ok(Transition::Moved { after: paid, .. }) = apply(Some(&after), &pre, t(1), &c) else {
             panic!("pre-order must move");
@@ -398,6 +553,8 @@ mod tests {
             cancelled: false,
             sentiment: Some(Sentiment::Like),
             sentiment_at: Some(t(10)),
+            money_down: false,
+            paid: false,
         };
         let love = EventBody::Response {
             sentiment: Sentiment::Love,
@@ -423,12 +580,13 @@ mod tests {
         let pre = |cents| EventBody::Preorder {
             amount: Cents::amount(cents).unwrap_or(Cents::ZERO),
             currency: c.currency,
+            kind: PreorderKind::Full,
         };
         let Ok(Transition::Moved { after: full, .. }) = apply(Some(&after), &pre(19_000), t(1), &c)
         else {
             panic!("a pre-order up to the bound is accepted");
         };
-        let refused = apply(Some(&full), &pre(1), t(2), &c);
+        let refused = apply(Some(&full), &pre(500), t(2), &c);
         assert!(
             matches!(&refused, Err(("amount_cents", r)) if r.contains("EUR 190.00")),
             "{refused:?}"
@@ -436,8 +594,174 @@ mod tests {
         assert!(apply(Some(&after), &pre(19_001), t(1), &c).is_err());
         let free = OfferContext {
             max_active: None,
+            price: Cents::ZERO,
             ..ctx(&v)
         };
         assert!(apply(Some(&full), &pre(1), t(2), &free).is_ok());
+    }
+
+    fn exposed(c: &OfferContext<'_>) -> CustomerState {
+        let exposure = EventBody::Exposure {
+            segment: seg("smb"),
+            variant: None,
+        };
+        match apply(None, &exposure, t(0), c) {
+            Ok(Transition::Moved { after, .. }) => after,
+            other => panic!("first exposure must move: {other:?}"),
+        }
+    }
+
+    fn preorder(cents: i64, kind: PreorderKind) -> EventBody {
+        EventBody::Preorder {
+            amount: Cents::amount(cents).unwrap_or(Cents::ZERO),
+            currency: Currency::parse("EUR").unwrap_or_else(|e| panic!("{e}")),
+            kind,
+        }
+    }
+
+    fn moved(r: Result<Transition, (&'static str, String)>) -> CustomerState {
+        match r {
+            Ok(Transition::Moved { after, .. }) => after,
+            other => panic!("expected a move: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_preorder_below_the_floor_of_its_kind_is_refused() {
+        let v = Variants::default();
+        let mut c = ctx(&v);
+        let s = exposed(&c);
+        // Full: the offer price by default.
+        let below = apply(Some(&s), &preorder(499, PreorderKind::Full), t(1), &c);
+        assert!(
+            matches!(&below, Err(("amount_cents", r)) if r == "must be at least EUR 5.00 for a full pre-order"),
+            "{below:?}"
+        );
+        assert!(
+            moved(apply(
+                Some(&s),
+                &preorder(500, PreorderKind::Full),
+                t(1),
+                &c
+            ))
+            .money_down
+        );
+        // Deposits: refused until a deposit is pre-registered, then floored by it.
+        assert!(matches!(
+            apply(Some(&s), &preorder(500, PreorderKind::Deposit), t(1), &c),
+            Err(("kind", _))
+        ));
+        c.floors.deposit = Some(Cents::from_trusted(100));
+        let below = apply(Some(&s), &preorder(99, PreorderKind::Deposit), t(1), &c);
+        assert!(
+            matches!(&below, Err(("amount_cents", r)) if r.contains("EUR 1.00 for a deposit pre-order")),
+            "{below:?}"
+        );
+        assert!(apply(Some(&s), &preorder(100, PreorderKind::Deposit), t(1), &c).is_ok());
+        // An explicit full floor replaces the price.
+        c.floors.full = Some(Cents::from_trusted(300));
+        assert!(apply(Some(&s), &preorder(300, PreorderKind::Full), t(1), &c).is_ok());
+        assert!(apply(Some(&s), &preorder(299, PreorderKind::Full), t(1), &c).is_err());
+    }
+
+    #[test]
+    fn a_payment_needs_money_down_and_counts_once() {
+        let v = Variants::default();
+        let mut c = ctx(&v);
+        c.floors.deposit = Some(Cents::from_trusted(100));
+        let s = exposed(&c);
+        let pay = |cents| EventBody::Payment {
+            amount: Cents::amount(cents).unwrap_or(Cents::ZERO),
+            currency: c.currency,
+        };
+        assert!(matches!(
+            apply(Some(&s), &pay(500), t(1), &c),
+            Err(("type", _))
+        ));
+        let down = moved(apply(
+            Some(&s),
+            &preorder(100, PreorderKind::Deposit),
+            t(1),
+            &c,
+        ));
+        // With the deposit it must reach the price (5.00).
+        assert!(matches!(
+            apply(Some(&down), &pay(399), t(2), &c),
+            Err(("amount_cents", _))
+        ));
+        let paid = moved(apply(Some(&down), &pay(400), t(2), &c));
+        assert!(paid.paid && paid.money_down);
+        assert_eq!(
+            paid.active_cents.get(),
+            100,
+            "revenue stays what was committed"
+        );
+        assert_eq!(paid.contribution().paid, 1);
+        assert!(matches!(
+            apply(Some(&paid), &pay(400), t(3), &c),
+            Err(("type", _))
+        ));
+        // A withdrawn deposit is money down no more: no payment follows it.
+        let gone = moved(apply(Some(&down), &EventBody::Cancellation, t(2), &c));
+        assert!(gone.money_down && !gone.paid);
+        assert!(apply(Some(&gone), &pay(500), t(3), &c).is_err());
+    }
+
+    #[test]
+    fn events_before_the_launch_need_a_backfill() {
+        let v = Variants::default();
+        let mut c = ctx(&v);
+        c.launched_at = Some(t(100));
+        let early = apply(
+            None,
+            &EventBody::Exposure {
+                segment: seg("smb"),
+                variant: None,
+            },
+            t(99),
+            &c,
+        );
+        assert!(
+            matches!(&early, Err(("occurred_at", r)) if r.contains("launch") && r.contains("backfill_from")),
+            "{early:?}"
+        );
+        assert!(
+            apply(
+                None,
+                &EventBody::Exposure {
+                    segment: seg("smb"),
+                    variant: None
+                },
+                t(100),
+                &c
+            )
+            .is_ok()
+        );
+        c.backfill_from = Some(t(50));
+        assert!(
+            apply(
+                None,
+                &EventBody::Exposure {
+                    segment: seg("smb"),
+                    variant: None
+                },
+                t(50),
+                &c
+            )
+            .is_ok()
+        );
+        let before = apply(
+            None,
+            &EventBody::Exposure {
+                segment: seg("smb"),
+                variant: None,
+            },
+            t(49),
+            &c,
+        );
+        assert!(
+            matches!(&before, Err(("occurred_at", r)) if r.contains("backfill_from")),
+            "{before:?}"
+        );
     }
 }

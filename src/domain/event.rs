@@ -10,6 +10,12 @@ text_enum!(
     Sentiment { Love => "love", Like => "like", Neutral => "neutral", Dislike => "dislike" }
 );
 
+text_enum!(
+    /// What a pre-order is: money down towards the offer (`deposit`) or its whole price
+    /// (`full`). Each kind has its own pre-registered floor (`Criteria::min_preorder`).
+    PreorderKind { Deposit => "deposit", Full => "full" }
+);
+
 impl Sentiment {
     /// Love or like: the customer said something positive.
     pub fn is_positive(self) -> bool {
@@ -25,8 +31,12 @@ pub enum EventBody {
         segment: SegmentKey,
         variant: Option<VariantKey>,
     },
-    /// The customer committed money.
-    Preorder { amount: Cents, currency: Currency },
+    /// The customer committed money: a deposit or the full price.
+    Preorder {
+        amount: Cents,
+        currency: Currency,
+        kind: PreorderKind,
+    },
     /// The customer withdrew every active pre-order.
     Cancellation,
     /// Part of the customer's active pre-orders was given back (a partial refund): the
@@ -35,6 +45,9 @@ pub enum EventBody {
     Refund { amount: Cents, currency: Currency },
     /// The customer said how they feel about the offer.
     Response { sentiment: Sentiment },
+    /// The customer paid in full after the offer shipped (the rules are in
+    /// [`super::customer::apply`]).
+    Payment { amount: Cents, currency: Currency },
 }
 
 impl EventBody {
@@ -45,6 +58,7 @@ impl EventBody {
             EventBody::Cancellation => "cancellation",
             EventBody::Refund { .. } => "refund",
             EventBody::Response { .. } => "response",
+            EventBody::Payment { .. } => "payment",
         }
     }
 }

@@ -83,6 +83,32 @@ pub struct Criteria {
     pub confidence: Confidence,
     pub min_exposures: u64,
     pub planned_exposures: u64,
+    /// The smallest amount a pre-order counts with, by kind.
+    #[serde(default)]
+    pub min_preorder: PreorderFloors,
+    /// Events dated from here on are accepted although they precede the launch (a pilot
+    /// that ran before offerlab was connected); `None`: nothing before the launch.
+    #[serde(default)]
+    pub backfill_from: Option<DateTime<Utc>>,
+}
+
+/// The pre-registered floors of a pre-order's amount: below its floor a pre-order is
+/// refused (a 1-cent "pre-order" of a EUR 19 offer is not demand).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct PreorderFloors {
+    /// Floor of a `full` pre-order; `None`: the price the customer was offered (their
+    /// variant's own price in a price test).
+    pub full: Option<Cents>,
+    /// Floor of a `deposit` pre-order (the deposit amount); `None`: the initiative takes
+    /// no deposits, and a deposit pre-order is refused.
+    pub deposit: Option<Cents>,
+}
+
+impl PreorderFloors {
+    /// Whether nothing is set (every floor is its default).
+    pub fn is_default(&self) -> bool {
+        self.full.is_none() && self.deposit.is_none()
+    }
 }
 
 impl Criteria {
@@ -403,6 +429,8 @@ impl Initiative {
     /// The canonical JSON of what is pre-registered: criteria, mode, offer, variants and
     /// core segments. Object keys are sorted (serde_json's default map is ordered) and
     /// core segments are sorted, so the same registration always gives the same bytes.
+    /// The amount floors (`criteria.min_preorder_cents`) and `criteria.backfill_from`
+    /// appear when set: an initiative registered before they existed keeps its bytes.
     pub fn pre_registration_json(&self) -> String {
         let mut core: Vec<&str> = self.core_segments.iter().map(|s| s.as_str()).collect();
         core.sort_unstable();
@@ -419,16 +447,36 @@ impl Initiative {
             })
             .collect();
         let c = &self.criteria;
+        let mut criteria = serde_json::json!({
+            "target_preorder_rate": c.target_preorder_rate.get(),
+            "target_love_share": c.target_love_share.map(OpenRate::get),
+            "confidence": c.confidence.get(),
+            "min_exposures": c.min_exposures,
+            "planned_exposures": c.planned_exposures,
+        });
+        if let Some(map) = criteria.as_object_mut() {
+            if !c.min_preorder.is_default() {
+                map.insert(
+                    "min_preorder_cents".into(),
+                    serde_json::json!({
+                        "full": c.min_preorder.full.map(Cents::get),
+                        "deposit": c.min_preorder.deposit.map(Cents::get),
+                    }),
+                );
+            }
+            if let Some(from) = c.backfill_from {
+                map.insert(
+                    "backfill_from".into(),
+                    serde_json::Value::String(
+                        from.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
+                    ),
+                );
+            }
+        }
         serde_json::json!({
             "initiative": self.key.as_str(),
             "core_segments": core,
-            "criteria": {
-                "target_preorder_rate": c.target_preorder_rate.get(),
-                "target_love_share": c.target_love_share.map(OpenRate::get),
-                "confidence": c.confidence.get(),
-                "min_exposures": c.min_exposures,
-                "planned_exposures": c.planned_exposures,
-            },
+            "criteria": criteria,
             "mode": self.mode.as_str(),
             "offer": {"price_cents": self.price.get(), "currency": self.currency.as_str()},
             "variants": variants,
@@ -460,6 +508,12 @@ impl Initiative {
     pub fn max_active_cents_per_customer(&self) -> Option<Cents> {
         let highest = self.highest_price().get();
         (highest > 0).then(|| Cents::from_trusted(highest.saturating_mul(MAX_UNITS_PER_CUSTOMER)))
+    }
+
+    /// The earliest `occurred_at` an event may carry: the pre-registered
+    /// `backfill_from`, else the launch (`None` before launch: nothing is accepted then).
+    pub fn accepts_events_from(&self) -> Option<DateTime<Utc>> {
+        self.criteria.backfill_from.or(self.launched_at)
     }
 
     /// The price a customer in `variant` was offered.

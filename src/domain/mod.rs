@@ -20,10 +20,10 @@ pub mod webhook;
 
 pub use customer::{CustomerState, Transition};
 pub use error::{FieldError, FieldErrors};
-pub use event::{Event, EventBody, Sentiment};
+pub use event::{Event, EventBody, PreorderKind, Sentiment};
 pub use initiative::{
-    Criteria, Decision, Initiative, InitiativeDraft, InitiativePatch, Kind, Mode, Status, Variant,
-    Variants,
+    Criteria, Decision, Initiative, InitiativeDraft, InitiativePatch, Kind, Mode, PreorderFloors,
+    Status, Variant, Variants,
 };
 pub use keys::{CustomerId, EventId, InitiativeKey, SegmentKey, TeamKey, VariantKey};
 pub use money::{Cents, Currency};

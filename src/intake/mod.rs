@@ -126,7 +126,9 @@ pub fn place(
         }
         Err(e) => return Err(e),
     };
-    if let EventBody::Preorder { currency, .. } | EventBody::Refund { currency, .. } = &request.body
+    if let EventBody::Preorder { currency, .. }
+    | EventBody::Refund { currency, .. }
+    | EventBody::Payment { currency, .. } = &request.body
         && *currency != initiative.currency
     {
         return no(format!(

@@ -13,6 +13,13 @@
 //! would withdraw *every* pre-order of a customer who paid more than once.
 //! | anything else | ignored (200) |
 //!
+//! A payment is a pre-order of kind `full` unless its metadata says
+//! `offerlab_kind = deposit` (or `full`). A payment whose metadata says
+//! `offerlab_event = payment` is a `payment` event instead: the customer paid in full
+//! after the offer shipped (it needs their earlier money down). A payment below the
+//! initiative's floor, or a `payment` without money down, is refused by the ingest path
+//! and kept in the inbox with the reason.
+//!
 //! Initiative, customer and segment come from the object's `metadata`
 //! (`offerlab_initiative`, `offerlab_customer`, `offerlab_segment`), or from
 //! `client_reference_id` = `<initiative>:<customer>[:<segment>]` (what a Payment Link URL
@@ -28,7 +35,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::{Envelope, Reading, Request, body_id};
-use crate::domain::{Cents, Currency, EventBody};
+use crate::domain::{Cents, Currency, EventBody, PreorderKind};
 
 #[derive(Deserialize)]
 struct StripeEvent {
@@ -144,8 +151,29 @@ fn interpret(event: &StripeEvent) -> Result<Reading, Refusal> {
                 text(object, "payment_intent")
             };
             let id = format!("stripe:{}", payment_intent.unwrap_or(&event.id));
-            // Two Stripe events of one payment are one pre-order, whenever each was sent.
-            (id, EventBody::Preorder { amount, currency }, false)
+            let meta = object.get("metadata").cloned().unwrap_or(Value::Null);
+            let body = match text(&meta, "offerlab_event") {
+                None | Some("preorder") => {
+                    let kind = match text(&meta, "offerlab_kind") {
+                        None => PreorderKind::Full,
+                        Some(k) => PreorderKind::parse(k)
+                            .map_err(|e| named(format!("metadata.offerlab_kind '{k}' {e}")))?,
+                    };
+                    EventBody::Preorder {
+                        amount,
+                        currency,
+                        kind,
+                    }
+                }
+                Some("payment") => EventBody::Payment { amount, currency },
+                Some(other) => {
+                    return Err(named(format!(
+                        "metadata.offerlab_event '{other}' must be one of: preorder, payment"
+                    )));
+                }
+            };
+            // Two Stripe events of one payment are one event, whenever each was sent.
+            (id, body, false)
         }
         None => {
             let (_, currency) = money(object, "amount").map_err(named)?;
@@ -201,6 +229,52 @@ mod tests {
         assert_eq!(req.segment.as_deref(), Some("smb"));
         assert_eq!(req.event_id, "stripe:pi_1");
         assert!(matches!(req.body, EventBody::Preorder { amount, .. } if amount.get() == 1900));
+    }
+
+    #[test]
+    fn metadata_names_a_deposit_or_a_payment() {
+        let with = |meta: Value| {
+            read_json(json!({
+                "id": "evt_k", "type": "payment_intent.succeeded", "created": 1_700_000_000,
+                "data": {"object": {"id": "pi_k", "amount_received": 500, "currency": "eur",
+                    "metadata": meta}}
+            }))
+        };
+        let base = json!({"offerlab_initiative": "p", "offerlab_customer": "c"});
+        let mut deposit = base.clone();
+        deposit["offerlab_kind"] = "deposit".into();
+        assert!(matches!(
+            with(deposit),
+            Reading::Event(Request {
+                body: EventBody::Preorder {
+                    kind: PreorderKind::Deposit,
+                    ..
+                },
+                ..
+            })
+        ));
+        assert!(matches!(
+            with(base.clone()),
+            Reading::Event(Request {
+                body: EventBody::Preorder {
+                    kind: PreorderKind::Full,
+                    ..
+                },
+                ..
+            })
+        ));
+        let mut payment = base.clone();
+        payment["offerlab_event"] = "payment".into();
+        assert!(matches!(
+            with(payment),
+            Reading::Event(Request { body: EventBody::Payment { amount, .. }, .. }) if amount.get() == 500
+        ));
+        let mut odd = base;
+        odd["offerlab_kind"] = "half".into();
+        assert!(matches!(
+            with(odd),
+            Reading::Unplaceable { reason, .. } if reason.contains("offerlab_kind")
+        ));
     }
 
     #[test]

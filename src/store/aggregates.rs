@@ -11,7 +11,7 @@ use crate::domain::{SegmentKey, Sentiment, VariantKey};
 
 /// All non-empty cells of an initiative.
 pub fn cells(conn: &mut DbConn, initiative_id: i64) -> Result<Vec<Cell>, StoreError> {
-    type Row = (String, String, String, bool, i64, i64, i64, f64);
+    type Row = (String, String, String, bool, i64, i64, i64, f64, i64, i64);
     let rows: Vec<Row> = aggregate_cells::table
         .select((
             aggregate_cells::segment,
@@ -22,6 +22,8 @@ pub fn cells(conn: &mut DbConn, initiative_id: i64) -> Result<Vec<Cell>, StoreEr
             aggregate_cells::cancelled,
             aggregate_cells::revenue_cents,
             aggregate_cells::revenue_sq_cents,
+            aggregate_cells::money_down,
+            aggregate_cells::paid,
         ))
         .filter(aggregate_cells::initiative_id.eq(initiative_id))
         .filter(aggregate_cells::customers.gt(0))
@@ -34,7 +36,18 @@ pub fn cells(conn: &mut DbConn, initiative_id: i64) -> Result<Vec<Cell>, StoreEr
         .load(conn)?;
     rows.into_iter()
         .map(
-            |(segment, variant, sentiment, preordered, customers, cancelled, rev, sq)| {
+            |(
+                segment,
+                variant,
+                sentiment,
+                preordered,
+                customers,
+                cancelled,
+                rev,
+                sq,
+                down,
+                paid,
+            )| {
                 Ok(Cell {
                     segment: SegmentKey::from_trusted(segment),
                     variant: VariantKey::from_trusted(variant),
@@ -50,6 +63,10 @@ pub fn cells(conn: &mut DbConn, initiative_id: i64) -> Result<Vec<Cell>, StoreEr
                         .map_err(|_| StoreError::Corrupt("negative cancelled count".into()))?,
                     revenue_cents: rev,
                     revenue_sq_cents: sq,
+                    money_down: u64::try_from(down)
+                        .map_err(|_| StoreError::Corrupt("negative money-down count".into()))?,
+                    paid: u64::try_from(paid)
+                        .map_err(|_| StoreError::Corrupt("negative paid count".into()))?,
                 })
             },
         )

@@ -57,25 +57,31 @@ pub(super) fn write_group(
     diesel::sql_query(
         "WITH new_events AS ( \
            INSERT INTO events (initiative_id, event_id, event_type, customer_id, occurred_at, \
-             received_at, segment, variant, amount_cents, currency, sentiment) \
+             received_at, segment, variant, amount_cents, currency, sentiment, preorder_kind) \
            SELECT $1, u.event_id, u.event_type, u.customer_id, u.occurred_at, u.received_at, \
-             u.segment, u.variant, u.amount_cents, u.currency, u.sentiment \
+             u.segment, u.variant, u.amount_cents, u.currency, u.sentiment, u.preorder_kind \
            FROM unnest($2::text[], $3::text[], $4::text[], $5::timestamp[], $6::timestamp[], \
-             $7::text[], $8::text[], $9::int8[], $10::text[], $11::text[]) WITH ORDINALITY \
+             $7::text[], $8::text[], $9::int8[], $10::text[], $11::text[], $36::text[]) \
+             WITH ORDINALITY \
              AS u(event_id, event_type, customer_id, occurred_at, received_at, segment, variant, \
-             amount_cents, currency, sentiment, n) \
+             amount_cents, currency, sentiment, preorder_kind, n) \
            ORDER BY u.n), \
          changed_customers AS ( \
            UPDATE customers c SET active_cents = u.active_cents, cancelled = u.cancelled, \
-             sentiment = u.sentiment, sentiment_at = u.sentiment_at \
-           FROM unnest($12::text[], $13::int8[], $14::bool[], $15::text[], $16::timestamp[]) \
-             AS u(customer_id, active_cents, cancelled, sentiment, sentiment_at) \
+             sentiment = u.sentiment, sentiment_at = u.sentiment_at, \
+             money_down = u.money_down, paid = u.paid \
+           FROM unnest($12::text[], $13::int8[], $14::bool[], $15::text[], $16::timestamp[], \
+             $37::bool[], $38::bool[]) \
+             AS u(customer_id, active_cents, cancelled, sentiment, sentiment_at, money_down, \
+             paid) \
            WHERE c.initiative_id = $1 AND c.customer_id = u.customer_id), \
          new_customers AS ( \
            INSERT INTO customers (initiative_id, customer_id, segment, variant, \
-             first_exposed_at, active_cents, cancelled, sentiment, sentiment_at) \
+             first_exposed_at, active_cents, cancelled, sentiment, sentiment_at, money_down, \
+             paid) \
            SELECT $1, u.* FROM unnest($17::text[], $18::text[], $19::text[], $20::timestamp[], \
-             $21::int8[], $22::bool[], $23::text[], $24::timestamp[]) AS u), \
+             $21::int8[], $22::bool[], $23::text[], $24::timestamp[], $39::bool[], \
+             $40::bool[]) AS u), \
          days AS ( \
            INSERT INTO daily_counts (initiative_id, day, exposures, preorders) \
            SELECT $1, u.day, u.exposures, u.preorders \
@@ -85,18 +91,21 @@ pub(super) fn write_group(
              exposures = daily_counts.exposures + excluded.exposures, \
              preorders = daily_counts.preorders + excluded.preorders) \
          INSERT INTO aggregate_cells (initiative_id, segment, variant, sentiment, preordered, \
-           customers, cancelled, revenue_cents, revenue_sq_cents) \
+           customers, cancelled, revenue_cents, revenue_sq_cents, money_down, paid) \
          SELECT $1, u.segment, u.variant, u.sentiment, u.preordered, u.customers, u.cancelled, \
-           u.revenue_cents, u.revenue_sq_cents \
+           u.revenue_cents, u.revenue_sq_cents, u.money_down, u.paid \
          FROM unnest($28::text[], $29::text[], $30::text[], $31::bool[], $32::int8[], \
-           $33::int8[], $34::int8[], $35::float8[]) WITH ORDINALITY AS u(segment, variant, \
-           sentiment, preordered, customers, cancelled, revenue_cents, revenue_sq_cents, n) \
+           $33::int8[], $34::int8[], $35::float8[], $41::int8[], $42::int8[]) WITH ORDINALITY \
+           AS u(segment, variant, sentiment, preordered, customers, cancelled, revenue_cents, \
+           revenue_sq_cents, money_down, paid, n) \
          ORDER BY u.n \
          ON CONFLICT (initiative_id, segment, variant, sentiment, preordered) DO UPDATE SET \
            customers = aggregate_cells.customers + excluded.customers, \
            cancelled = aggregate_cells.cancelled + excluded.cancelled, \
            revenue_cents = aggregate_cells.revenue_cents + excluded.revenue_cents, \
-           revenue_sq_cents = aggregate_cells.revenue_sq_cents + excluded.revenue_sq_cents",
+           revenue_sq_cents = aggregate_cells.revenue_sq_cents + excluded.revenue_sq_cents, \
+           money_down = aggregate_cells.money_down + excluded.money_down, \
+           paid = aggregate_cells.paid + excluded.paid",
     )
     .bind::<BigInt, _>(initiative_id)
     // events: $2-$11
@@ -138,6 +147,14 @@ pub(super) fn write_group(
     .bind::<Array<BigInt>, _>(col(cells, |r| r.cancelled))
     .bind::<Array<BigInt>, _>(col(cells, |r| r.revenue_cents))
     .bind::<Array<Double>, _>(col(cells, |r| r.revenue_sq_cents))
+    // added later, in the order of their numbers: $36-$42
+    .bind::<Array<Nullable<Text>>, _>(col(events, |r| r.preorder_kind))
+    .bind::<Array<Bool>, _>(col(stored, |r| r.money_down))
+    .bind::<Array<Bool>, _>(col(stored, |r| r.paid))
+    .bind::<Array<Bool>, _>(col(new, |r| r.money_down))
+    .bind::<Array<Bool>, _>(col(new, |r| r.paid))
+    .bind::<Array<BigInt>, _>(col(cells, |r| r.money_down))
+    .bind::<Array<BigInt>, _>(col(cells, |r| r.paid))
     .execute(conn)?;
     Ok(())
 }

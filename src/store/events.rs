@@ -28,6 +28,8 @@ pub struct StoredEventRow {
     pub amount_cents: Option<i64>,
     pub currency: Option<String>,
     pub sentiment: Option<String>,
+    /// A pre-order's kind when it is not `full` (NULL: full, and every other type).
+    pub preorder_kind: Option<String>,
 }
 
 impl StoredEventRow {

@@ -109,6 +109,8 @@ pub(super) struct NewEventRow {
     pub(super) amount_cents: Option<i64>,
     pub(super) currency: Option<String>,
     pub(super) sentiment: Option<&'static str>,
+    /// A pre-order's kind; `None` for a full one (and every other type).
+    pub(super) preorder_kind: Option<&'static str>,
 }
 
 #[derive(Insertable, Queryable, Selectable, Clone)]
@@ -123,6 +125,8 @@ pub(super) struct CustomerRow {
     pub(super) cancelled: bool,
     pub(super) sentiment: Option<String>,
     pub(super) sentiment_at: Option<chrono::NaiveDateTime>,
+    pub(super) money_down: bool,
+    pub(super) paid: bool,
 }
 
 impl CustomerRow {
@@ -137,6 +141,8 @@ impl CustomerRow {
             cancelled: s.cancelled,
             sentiment: s.sentiment.map(|x| x.as_str().to_owned()),
             sentiment_at: s.sentiment_at.map(to_naive),
+            money_down: s.money_down,
+            paid: s.paid,
         }
     }
 
@@ -154,6 +160,8 @@ impl CustomerRow {
                 .transpose()
                 .map_err(StoreError::Corrupt)?,
             sentiment_at: self.sentiment_at.map(to_utc),
+            money_down: self.money_down,
+            paid: self.paid,
         })
     }
 }
@@ -170,6 +178,8 @@ pub(super) struct CellDeltaRow {
     pub(super) cancelled: i64,
     pub(super) revenue_cents: i64,
     pub(super) revenue_sq_cents: f64,
+    pub(super) money_down: i64,
+    pub(super) paid: i64,
 }
 
 #[derive(Insertable)]
@@ -187,6 +197,8 @@ struct CellDelta {
     cancelled: i64,
     revenue_cents: i64,
     revenue_sq_cents: f64,
+    money_down: i64,
+    paid: i64,
 }
 
 impl CellDelta {
@@ -196,6 +208,8 @@ impl CellDelta {
         self.revenue_cents += sign * c.revenue_cents;
         let r = c.revenue_cents as f64;
         self.revenue_sq_cents += sign as f64 * r * r;
+        self.money_down += sign * c.money_down;
+        self.paid += sign * c.paid;
     }
 }
 
@@ -212,6 +226,7 @@ struct EventContent {
     amount_cents: Option<i64>,
     currency: Option<String>,
     sentiment: Option<String>,
+    preorder_kind: Option<String>,
 }
 
 impl EventContent {
@@ -225,6 +240,7 @@ impl EventContent {
             amount_cents: row.amount_cents,
             currency: row.currency.clone(),
             sentiment: row.sentiment.map(str::to_owned),
+            preorder_kind: row.preorder_kind.map(str::to_owned),
         }
     }
 
@@ -256,6 +272,9 @@ impl EventContent {
         }
         if self.sentiment != new.sentiment {
             out.push("sentiment");
+        }
+        if self.preorder_kind != new.preorder_kind {
+            out.push("kind");
         }
         out
     }
@@ -529,6 +548,10 @@ fn apply_batch(
         currency: w.initiative.currency,
         variants: &w.initiative.variants,
         max_active: w.initiative.max_active_cents_per_customer(),
+        price: w.initiative.price,
+        floors: w.initiative.criteria.min_preorder,
+        launched_at: w.initiative.launched_at,
+        backfill_from: w.initiative.criteria.backfill_from,
     };
     let mut overlay: HashMap<&str, CustomerState> = HashMap::new();
     // This request's ids so far: the index and content of their first event.
@@ -665,13 +688,23 @@ fn event_row(initiative_id: i64, e: &Event, received_at: DateTime<Utc>) -> NewEv
         amount_cents: None,
         currency: None,
         sentiment: None,
+        preorder_kind: None,
     };
     match &e.body {
         EventBody::Exposure { segment, variant } => {
             row.segment = Some(segment.to_string());
             row.variant = variant.as_ref().map(ToString::to_string);
         }
-        EventBody::Preorder { amount, currency } | EventBody::Refund { amount, currency } => {
+        EventBody::Preorder {
+            amount,
+            currency,
+            kind,
+        } => {
+            row.amount_cents = Some(amount.get());
+            row.currency = Some(currency.to_string());
+            row.preorder_kind = Some(kind.as_str());
+        }
+        EventBody::Refund { amount, currency } | EventBody::Payment { amount, currency } => {
             row.amount_cents = Some(amount.get());
             row.currency = Some(currency.to_string());
         }
@@ -708,6 +741,8 @@ fn write_work(conn: &mut DbConn, w: &InitiativeWork) -> Result<(), StoreError> {
                 || d.cancelled != 0
                 || d.revenue_cents != 0
                 || d.revenue_sq_cents != 0.0
+                || d.money_down != 0
+                || d.paid != 0
         })
         .map(|(k, d)| CellDeltaRow {
             initiative_id: id,
@@ -719,6 +754,8 @@ fn write_work(conn: &mut DbConn, w: &InitiativeWork) -> Result<(), StoreError> {
             cancelled: d.cancelled,
             revenue_cents: d.revenue_cents,
             revenue_sq_cents: d.revenue_sq_cents,
+            money_down: d.money_down,
+            paid: d.paid,
         })
         .collect();
     cell_rows.sort_by(|a, b| {
@@ -779,6 +816,8 @@ fn write_sqlite(
                 customers::cancelled.eq(excluded(customers::cancelled)),
                 customers::sentiment.eq(excluded(customers::sentiment)),
                 customers::sentiment_at.eq(excluded(customers::sentiment_at)),
+                customers::money_down.eq(excluded(customers::money_down)),
+                customers::paid.eq(excluded(customers::paid)),
             ))
             .execute(c)?;
     }
@@ -803,6 +842,9 @@ fn write_sqlite(
                 aggregate_cells::revenue_sq_cents
                     .eq(aggregate_cells::revenue_sq_cents
                         + excluded(aggregate_cells::revenue_sq_cents)),
+                aggregate_cells::money_down
+                    .eq(aggregate_cells::money_down + excluded(aggregate_cells::money_down)),
+                aggregate_cells::paid.eq(aggregate_cells::paid + excluded(aggregate_cells::paid)),
             ))
             .execute(c)?;
     }

@@ -8,7 +8,7 @@ use super::{StoreError, to_naive, to_utc};
 use crate::domain::decision::{DecisionRecord, EvidenceSnapshot, NewDecision};
 use crate::domain::{
     Cents, Confidence, Criteria, Currency, Decision, Initiative, InitiativeKey, Kind, Mode,
-    OpenRate, SegmentKey, Status, TeamKey, Variant, Variants,
+    OpenRate, PreorderFloors, SegmentKey, Status, TeamKey, Variant, Variants,
 };
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -50,6 +50,9 @@ pub struct InitiativeRow {
     pub updated_at: NaiveDateTime,
     pub launched_at: Option<NaiveDateTime>,
     pub concluded_at: Option<NaiveDateTime>,
+    pub min_full_cents: Option<i64>,
+    pub min_deposit_cents: Option<i64>,
+    pub backfill_from: Option<NaiveDateTime>,
 }
 
 /// Variants as stored in the `variants` JSON column.
@@ -106,6 +109,9 @@ impl InitiativeRow {
             updated_at: to_naive(i.updated_at),
             launched_at: i.launched_at.map(to_naive),
             concluded_at: i.concluded_at.map(to_naive),
+            min_full_cents: i.criteria.min_preorder.full.map(Cents::get),
+            min_deposit_cents: i.criteria.min_preorder.deposit.map(Cents::get),
+            backfill_from: i.criteria.backfill_from.map(to_naive),
         })
     }
 
@@ -146,6 +152,11 @@ impl InitiativeRow {
                     .map_err(|e| corrupt("confidence", e))?,
                 min_exposures: u64::try_from(self.min_exposures).unwrap_or(0),
                 planned_exposures: u64::try_from(self.planned_exposures).unwrap_or(0),
+                min_preorder: PreorderFloors {
+                    full: self.min_full_cents.map(Cents::from_trusted),
+                    deposit: self.min_deposit_cents.map(Cents::from_trusted),
+                },
+                backfill_from: self.backfill_from.map(to_utc),
             },
             mode: Mode::parse(&self.mode).map_err(|e| corrupt("mode", e))?,
             status: Status::parse(&self.status).map_err(|e| corrupt("status", e))?,

@@ -36,6 +36,9 @@ diesel::table! {
         updated_at -> Timestamp,
         launched_at -> Nullable<Timestamp>,
         concluded_at -> Nullable<Timestamp>,
+        min_full_cents -> Nullable<BigInt>,
+        min_deposit_cents -> Nullable<BigInt>,
+        backfill_from -> Nullable<Timestamp>,
     }
 }
 
@@ -53,6 +56,7 @@ diesel::table! {
         amount_cents -> Nullable<BigInt>,
         currency -> Nullable<Text>,
         sentiment -> Nullable<Text>,
+        preorder_kind -> Nullable<Text>,
     }
 }
 
@@ -67,6 +71,8 @@ diesel::table! {
         cancelled -> Bool,
         sentiment -> Nullable<Text>,
         sentiment_at -> Nullable<Timestamp>,
+        money_down -> Bool,
+        paid -> Bool,
     }
 }
 
@@ -81,6 +87,8 @@ diesel::table! {
         cancelled -> BigInt,
         revenue_cents -> BigInt,
         revenue_sq_cents -> Double,
+        money_down -> BigInt,
+        paid -> BigInt,
     }
 }
 

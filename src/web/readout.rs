@@ -10,7 +10,7 @@ use super::layout::{
 };
 use crate::analysis::Report;
 use crate::analysis::figures::IntervalMethod;
-use crate::analysis::report::{Range, SentimentConversion};
+use crate::analysis::report::{Range, Said, SentimentConversion};
 use crate::analysis::words::{confidence, count, money, odds, p_value, percent, percent_range};
 use crate::api::decisions::{DecisionList, evidence_line};
 use crate::domain::{Mode, Status};
@@ -101,6 +101,7 @@ pub fn page(
                 (segments(report))
                 (sentiment(report))
                 (say_do(report))
+                (follow_through(report))
                 (over_time(report))
             }
             @if !report.variants.is_empty() {
@@ -603,6 +604,62 @@ fn say_do(report: &Report) -> Markup {
     }
 }
 
+/// Whether money down became a payment: the share with its anytime-valid interval, and
+/// the say -> deposit -> paid chain by sentiment, as a table (fits a phone: four
+/// columns of short numbers).
+fn follow_through(report: &Report) -> Markup {
+    let ft = &report.follow_through;
+    let c = confidence(report.initiative.criteria.confidence);
+    let label = |s: Said| match s {
+        Said::Love => "Love",
+        Said::Like => "Like",
+        Said::Neutral => "Neutral",
+        Said::Dislike => "Dislike",
+        Said::NoAnswer => "No answer",
+    };
+    html! {
+        section.card id="follow-through" aria-labelledby="follow-through-title" {
+            h2 id="follow-through-title" { "Follow-through" }
+            p.section-lede {
+                "Of the customers who put money down (a deposit or a pre-order), how many paid in full once the offer shipped."
+            }
+            @if ft.money_down == 0 {
+                p id="follow-through-empty" { "No customer has put money down yet." }
+            } @else {
+                p id="follow-through-share" {
+                    strong { (count(ft.paid)) } " of " (count(ft.money_down))
+                    " customers who put money down paid in full: "
+                    strong { (opt_percent(ft.share)) }
+                    " (" (c) " anytime-valid interval " (opt_range(ft.ci)) ")."
+                }
+            }
+            div.table-scroll {
+                table.data id="follow-through-table" {
+                    caption { "Say, deposit, paid: customers by what they said" }
+                    thead {
+                        tr {
+                            th scope="col" { "Said" }
+                            th.num scope="col" { "Customers" }
+                            th.num scope="col" { "Money down" }
+                            th.num scope="col" { "Paid in full" }
+                        }
+                    }
+                    tbody {
+                        @for step in &ft.chain {
+                            tr {
+                                th scope="row" { (label(step.said)) }
+                                td.num { (count(step.customers)) }
+                                td.num { (count(step.money_down)) }
+                                td.num { (count(step.paid)) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
 fn over_time(report: &Report) -> Markup {
     let i = &report.initiative;
     let c = &i.criteria;
@@ -804,6 +861,25 @@ fn criteria(report: &Report) -> Markup {
                 div { dt { "Planned exposures" } dd { (count(c.planned_exposures)) } }
                 div { dt { "Reading" } dd { (mode_label(report.mode)) } }
                 div { dt { "Offer price" } dd { (money(i.price_cents, &i.currency)) } }
+                div {
+                    dt { "Smallest full pre-order" }
+                    dd { (money(c.min_full_preorder_cents.unwrap_or(i.price_cents), &i.currency))
+                        @if c.min_full_preorder_cents.is_none() { " (the offer price)" } }
+                }
+                div {
+                    dt { "Deposit" }
+                    dd { @match c.deposit_cents { Some(d) => (money(d, &i.currency)), None => "no deposits taken" } }
+                }
+                div {
+                    dt { "Events accepted from" }
+                    dd id="backfill-from" {
+                        @match (c.backfill_from, i.launched_at) {
+                            (Some(b), _) => { (date_time(b)) " (backfill before the launch)" }
+                            (None, Some(l)) => { (date_time(l)) " (the launch)" }
+                            (None, None) => "the launch",
+                        }
+                    }
+                }
                 div {
                     dt { "Core segments" }
                     dd {

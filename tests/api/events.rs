@@ -328,7 +328,12 @@ async fn events_update_the_summary(backend: Backend) {
     let Some(app) = spawn_app(backend).await else {
         return;
     };
-    app.running_initiative("plan", json!({})).await;
+    // Responses dated in January: a pilot that ran before offerlab was connected.
+    app.running_initiative(
+        "plan",
+        json!({"criteria": {"target_preorder_rate": 0.05, "backfill_from": "2026-01-01"}}),
+    )
+    .await;
     let t0 = "2026-01-10T10:00:00Z";
     let r = app
         .post_events(

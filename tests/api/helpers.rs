@@ -330,14 +330,16 @@ impl TestApp {
     }
 
     /// A running initiative `priced` with variants `cheap` (19 EUR, weight 3) and
-    /// `dear` (29 EUR, weight 1). Segments must exist.
+    /// `dear` (29 EUR, weight 1). Segments must exist. It pre-registers a backfill of 30
+    /// days ([`backfill_from`]): the random streams sent to it date responses up to two
+    /// weeks back.
     pub async fn running_initiative_variants(&self) -> Value {
         self.create_initiative(
             "priced",
             json!({"variants": [
                 {"key": "cheap", "weight": 3, "price_cents": 1900},
                 {"key": "dear", "weight": 1, "price_cents": 2900},
-            ]}),
+            ], "criteria": {"target_preorder_rate": 0.05, "backfill_from": backfill_from(30)}}),
         )
         .await;
         let r = self
@@ -391,6 +393,12 @@ impl TestApp {
             }
         }
     }
+}
+
+/// A `backfill_from` `days` before now (RFC 3339), for an initiative that accepts events
+/// dated before its launch.
+pub fn backfill_from(days: i64) -> String {
+    (chrono::Utc::now() - chrono::Duration::days(days)).to_rfc3339()
 }
 
 pub fn initiative_body(key: &str) -> Value {

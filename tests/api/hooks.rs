@@ -5,7 +5,7 @@
 use serde_json::{Value, json};
 
 use crate::backend_tests;
-use crate::helpers::{Backend, Reply, TestApp, count_rows, spawn_app_with};
+use crate::helpers::{Backend, Reply, TestApp, backfill_from, count_rows, spawn_app_with};
 
 const SECRET: &str = "whsec_offerlab_test_secret";
 const OLD_SECRET: &str = "whsec_rotated_out";
@@ -104,7 +104,7 @@ fn now() -> i64 {
 
 fn checkout(evt: &str, pi: &str, initiative: &str, customer: &str, cents: i64) -> String {
     json!({
-        "id": evt, "object": "event", "type": "checkout.session.completed", "created": now() - 60,
+        "id": evt, "object": "event", "type": "checkout.session.completed", "created": now(),
         "data": {"object": {
             "id": format!("cs_{evt}"), "object": "checkout.session", "amount_total": cents,
             "currency": "eur", "payment_status": "paid", "payment_intent": pi,
@@ -116,7 +116,7 @@ fn checkout(evt: &str, pi: &str, initiative: &str, customer: &str, cents: i64) -
 
 fn refund(evt: &str, customer: &str, refunded: i64, before: i64, full: bool) -> String {
     json!({
-        "id": evt, "object": "event", "type": "charge.refunded", "created": now() - 30,
+        "id": evt, "object": "event", "type": "charge.refunded", "created": now(),
         "data": {"object": {
             "id": "ch_1", "object": "charge", "amount": 1900, "amount_refunded": refunded,
             "refunded": full, "currency": "eur", "payment_intent": "pi_1",
@@ -345,7 +345,14 @@ async fn unplaceable_payments_wait_in_the_inbox_and_replay(backend: Backend) {
         return;
     };
     app.create_segments(&["smb", "students"]).await;
-    app.create_initiative("later", json!({})).await; // a draft: not running yet
+    // A draft, not running yet. Payments made before its launch count only because it
+    // pre-registers a backfill (without one they would stay in the inbox: dated before
+    // the launch).
+    app.create_initiative(
+        "later",
+        json!({"criteria": {"target_preorder_rate": 0.05, "backfill_from": backfill_from(1)}}),
+    )
+    .await;
     let body = checkout("evt_1", "pi_1", "later", "c1", 1900);
     let r = stripe(&app, &body).await;
     assert_eq!(r.status, 200, "{}", r.text);
@@ -446,12 +453,18 @@ fn typeform_sign(body: &str, secret: &str) -> String {
     )
 }
 
+/// Now plus `seconds`, as Typeform writes times (whole seconds, UTC).
+fn typeform_time(seconds: i64) -> String {
+    (chrono::Utc::now() + chrono::Duration::seconds(seconds))
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
 fn typeform_answer(token: &str, form: &str, customer: &str, label: &str) -> String {
     json!({
         "event_id": format!("01H{token}"), "event_type": "form_response",
         "form_response": {
-            "form_id": form, "token": token, "submitted_at": "2026-11-20T10:00:00Z",
-            "landed_at": "2026-11-20T09:59:00Z",
+            "form_id": form, "token": token, "submitted_at": typeform_time(0),
+            "landed_at": typeform_time(-60),
             "hidden": {"customer_id": customer, "segment": "smb"},
             "definition": {"id": form, "title": "Would you pay for it?", "fields": []},
             "answers": [
@@ -588,7 +601,7 @@ async fn the_generic_form_hook_records_responses(backend: Backend) {
         }
     };
     let answer = json!({"id": "a1", "initiative": "pilot", "customer": "c1", "segment": "smb",
-        "sentiment": "like", "occurred_at": "2026-11-20T10:00:00Z"});
+        "sentiment": "like", "occurred_at": chrono::Utc::now().to_rfc3339()});
     let r = send(answer.clone(), FORM_SECRET).await;
     assert_eq!(r.body["status"], "stored", "{}", r.text);
     let r = send(answer.clone(), FORM_SECRET).await;
@@ -624,7 +637,12 @@ async fn the_inbox_page_is_for_admins_and_replays(backend: Backend) {
         return;
     };
     app.create_segments(&["smb"]).await;
-    app.create_initiative("later", json!({})).await;
+    // Paid before the launch: counted because the draft pre-registers a backfill.
+    app.create_initiative(
+        "later",
+        json!({"criteria": {"target_preorder_rate": 0.05, "backfill_from": backfill_from(1)}}),
+    )
+    .await;
     let r = stripe(&app, &checkout("evt_page", "pi_page", "later", "c1", 1900)).await;
     let id = r.body["inbox_id"].as_i64().unwrap();
     let viewer = app
@@ -671,7 +689,108 @@ async fn the_inbox_page_is_for_admins_and_replays(backend: Backend) {
     assert_eq!(app.summary("later").await["total"]["preorders"], 1);
 }
 
+/// A Stripe payment whose metadata names its kind or a `payment`.
+fn intent(evt: &str, pi: &str, customer: &str, cents: i64, extra: Value) -> String {
+    let mut metadata = json!({"offerlab_initiative": "pilot", "offerlab_customer": customer, "offerlab_segment": "smb"});
+    crate::helpers::merge(&mut metadata, extra);
+    json!({
+        "id": evt, "object": "event", "type": "payment_intent.succeeded", "created": now(),
+        "data": {"object": {
+            "id": pi, "object": "payment_intent", "amount_received": cents, "currency": "eur",
+            "metadata": metadata
+        }}
+    })
+    .to_string()
+}
+
+async fn stripe_deposits_floors_and_payments(backend: Backend) {
+    let Some(app) = app_with_hooks(backend).await else {
+        return;
+    };
+    app.running_initiative(
+        "pilot",
+        json!({"criteria": {"target_preorder_rate": 0.05, "min_preorder_cents": {"deposit": 500}}}),
+    )
+    .await;
+    // Below the floor of a full pre-order: kept in the inbox with the reason, not dropped.
+    let r = stripe(&app, &checkout("evt_small", "pi_small", "pilot", "c1", 500)).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body["status"], "inbox", "{}", r.text);
+    let reason = r.body["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("amount_cents")
+            && reason.contains("must be at least EUR 19.00 for a full pre-order"),
+        "{}",
+        r.text
+    );
+    assert_eq!(count_rows(&app._db, "events"), 0);
+    let inbox = app
+        .get("/api/v1/inbox?provider=stripe&status=pending")
+        .await;
+    assert_eq!(inbox.body["entries"][0]["reason"], reason, "{}", inbox.text);
+    // The same amount as a deposit counts.
+    let r = stripe(
+        &app,
+        &intent(
+            "evt_dep",
+            "pi_dep",
+            "c2",
+            500,
+            json!({"offerlab_kind": "deposit"}),
+        ),
+    )
+    .await;
+    assert_eq!(r.body["status"], "stored", "{}", r.text);
+    // Paid in full once the offer shipped; a payment without money down waits in the inbox.
+    let r = stripe(
+        &app,
+        &intent(
+            "evt_pay",
+            "pi_pay",
+            "c2",
+            1400,
+            json!({"offerlab_event": "payment"}),
+        ),
+    )
+    .await;
+    assert_eq!(r.body["status"], "stored", "{}", r.text);
+    let r = stripe(
+        &app,
+        &intent(
+            "evt_pay3",
+            "pi_pay3",
+            "c3",
+            1900,
+            json!({"offerlab_event": "payment"}),
+        ),
+    )
+    .await;
+    assert_eq!(r.body["status"], "inbox", "{}", r.text);
+    assert!(r.text.contains("money down"), "{}", r.text);
+    let ft = app.get("/api/v1/initiatives/pilot/report").await.body["follow_through"].clone();
+    assert_eq!(
+        (ft["money_down"].as_u64(), ft["paid"].as_u64()),
+        (Some(1), Some(1)),
+        "{ft}"
+    );
+    let kinds: Vec<Value> = app
+        .all_events("pilot")
+        .await
+        .iter()
+        .map(|e| json!([e["type"], e["kind"]]))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            json!(["exposure", null]),
+            json!(["preorder", "deposit"]),
+            json!(["payment", null])
+        ]
+    );
+}
+
 backend_tests!(
+    stripe_deposits_floors_and_payments,
     the_inbox_page_is_for_admins_and_replays,
     stripe_payments_are_preorders_and_retries_count_once,
     bad_stripe_signatures_store_nothing,

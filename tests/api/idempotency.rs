@@ -118,7 +118,12 @@ async fn reused_event_id_with_other_content_is_refused_and_writes_nothing(backen
     let Some(app) = spawn_app(backend).await else {
         return;
     };
-    app.running_initiative("plan", serde_json::json!({})).await;
+    // Events dated a day back: the pilot pre-registers a backfill from before then.
+    app.running_initiative(
+        "plan",
+        serde_json::json!({"criteria": {"target_preorder_rate": 0.05, "backfill_from": crate::helpers::backfill_from(2)}}),
+    )
+    .await;
     // Nanoseconds: PostgreSQL keeps microseconds, and an identical re-send must match.
     let when = (chrono::Utc::now() - chrono::Duration::days(1))
         .to_rfc3339_opts(chrono::SecondsFormat::Nanos, true);

@@ -9,6 +9,7 @@ mod access;
 mod audit;
 mod dashboard;
 mod decisions;
+mod deposits;
 mod events;
 mod faults;
 mod hardening;

@@ -5,7 +5,7 @@ use offerlab::stats;
 use serde_json::{Value, json};
 
 use crate::backend_tests;
-use crate::helpers::{Backend, exposure, preorder, response, spawn_app};
+use crate::helpers::{Backend, backfill_from, exposure, preorder, response, spawn_app};
 use crate::model::Model;
 use crate::stream::StreamGen;
 
@@ -66,7 +66,7 @@ async fn report_equals_engine_on_recomputed_counts(backend: Backend) {
                 {"key": "cheap", "weight": 1, "price_cents": 1900},
                 {"key": "dear", "weight": 1, "price_cents": 2900},
             ],
-            "criteria": {"target_preorder_rate": 0.3, "target_love_share": 0.2, "confidence": 0.9, "min_exposures": 50, "planned_exposures": 800},
+            "criteria": {"target_preorder_rate": 0.3, "target_love_share": 0.2, "confidence": 0.9, "min_exposures": 50, "planned_exposures": 800, "backfill_from": backfill_from(30)},
         }),
     )
     .await;
@@ -387,6 +387,8 @@ async fn verdict_moves_from_collecting_to_a_decision(backend: Backend) {
                     confidence: offerlab::domain::Confidence::DEFAULT,
                     min_exposures: 100,
                     planned_exposures: 2000,
+                    min_preorder: Default::default(),
+                    backfill_from: None,
                 };
                 let rate = k as f64 / n as f64;
                 let design = offerlab::analysis::report::outlook_design(&criteria, rate, n);
@@ -848,11 +850,11 @@ async fn preorders_beyond_the_revenue_bound_are_refused(backend: Backend) {
         )
         .await;
     assert_eq!(r.status, 200, "{}", r.text);
-    // One cent more is refused, and nothing of the request is stored.
+    // One more pre-order is refused, and nothing of the request is stored.
     let r = app
         .post_events(
             "bounded",
-            &[exposure("e2", "c2", "smb"), preorder("p3", "c1", 1)],
+            &[exposure("e2", "c2", "smb"), preorder("p3", "c1", 1900)],
         )
         .await;
     r.assert_problem(422, Some("events[1].amount_cents"));

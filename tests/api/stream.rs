@@ -76,7 +76,8 @@ impl StreamGen {
                 e
             } else if roll < 0.65 {
                 self.active.insert(customer.clone());
-                let amount = [900, 1900, 2900, 4900][self.rng.random_range(0..4)];
+                // At least every test offer's price (the floor of a full pre-order).
+                let amount = [2900, 3900, 4900][self.rng.random_range(0..3)];
                 json!({"event_id": self.id(), "type": "preorder", "customer_id": customer, "amount_cents": amount, "currency": "EUR"})
             } else if roll < 0.72 && self.active.remove(&customer) {
                 json!({"event_id": self.id(), "type": "cancellation", "customer_id": customer})
