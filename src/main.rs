@@ -97,6 +97,30 @@ enum Command {
         #[command(subcommand)]
         action: UsersAction,
     },
+    /// Load events from a CSV file (a header row naming the event fields, as in
+    /// `GET /api/v1/openapi.json` and the README), all-or-nothing per file: every bad row
+    /// is reported by line, column and reason, and then nothing is stored.
+    Import {
+        #[command(flatten)]
+        db: DatabaseArg,
+        /// Initiative key.
+        initiative: String,
+        /// The CSV file (read as a stream: any size).
+        file: std::path::PathBuf,
+        /// Check every row against the database and report, then store nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Write every event of an initiative as CSV, in the format `import` reads.
+    Export {
+        #[command(flatten)]
+        db: DatabaseArg,
+        /// Initiative key.
+        initiative: String,
+        /// Write to this file instead of standard output.
+        #[arg(long, value_name = "FILE")]
+        out: Option<std::path::PathBuf>,
+    },
     /// Fill the database with demo pilots (segments and initiatives that exist are kept).
     /// Outbound webhooks and Slack notifications: subscribe, list, remove, see deliveries, replay.
     Webhooks {
@@ -442,6 +466,176 @@ fn inbox_replay(conn: &mut store::DbConn, id: i64) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `offerlab import`: streams the file through the ingest path in parts of
+/// `ingest.max_events_per_request` rows, in one transaction; answers whether it committed.
+fn import_file(
+    store: &Store,
+    settings: &Settings,
+    key: &str,
+    path: &std::path::Path,
+    dry_run: bool,
+) -> anyhow::Result<bool> {
+    use offerlab::api::event_csv::{self, CsvError, CsvEvents};
+    use std::io::IsTerminal;
+    use std::sync::atomic::Ordering;
+    use store::import::{ImportError, ImportOptions};
+    let key = offerlab::domain::InitiativeKey::parse(key)
+        .map_err(|e| anyhow::anyhow!("initiative key '{key}' {e}"))?;
+    let file =
+        std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let started = std::time::Instant::now();
+    let events = match CsvEvents::new(
+        std::io::BufReader::with_capacity(1 << 20, file),
+        key.clone(),
+        chrono::Utc::now(),
+        settings.ingest.max_events_per_request,
+    ) {
+        Ok(events) => events,
+        Err(CsvError::Header(errors)) => {
+            for e in &errors {
+                eprintln!("{e}");
+            }
+            anyhow::bail!(
+                "{}: the header row is invalid ({} problem(s)); nothing was stored",
+                path.display(),
+                errors.len()
+            );
+        }
+        Err(e) => return Err(anyhow::anyhow!("{}: {e}", path.display())),
+    };
+    let bytes = events.bytes_read();
+    let bar = if std::io::stderr().is_terminal() && size >= 1 << 20 {
+        let bar = indicatif::ProgressBar::new(size);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{wide_bar} {bytes}/{total_bytes} {msg} (eta {eta})",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        bar
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    let rate = |rows: u64| rows as f64 / started.elapsed().as_secs_f64().max(1e-9);
+    let mut conn = store.conn()?;
+    let mut ingestor = store::ingest::Ingestor::with_hook(Some(std::sync::Arc::new(
+        offerlab::notify::watch::IngestWatch {
+            base_url: settings.webhooks.public_base_url.clone(),
+            enqueued: std::sync::Arc::default(),
+        },
+    )));
+    let result = store::import::import(
+        &mut conn,
+        &mut ingestor,
+        events,
+        ImportOptions {
+            dry_run,
+            max_errors: event_csv::MAX_LISTED_ERRORS,
+        },
+        |o| {
+            bar.set_position(bytes.load(Ordering::Relaxed));
+            bar.set_message(format!("{} rows, {:.0} rows/s", o.rows, rate(o.rows)));
+        },
+    );
+    bar.finish_and_clear();
+    let outcome = match result {
+        Ok(outcome) => outcome,
+        Err(ImportError::Source(e)) => {
+            anyhow::bail!("{}: {e}; nothing was stored", path.display())
+        }
+        Err(e) => anyhow::bail!("{e}; nothing was stored"),
+    };
+    let seconds = started.elapsed().as_secs_f64();
+    let errors: Vec<_> = outcome
+        .errors
+        .iter()
+        .cloned()
+        .map(event_csv::line_error)
+        .collect();
+    let lines = errors
+        .iter()
+        .filter_map(|e| e.line)
+        .collect::<std::collections::BTreeSet<_>>()
+        .len();
+    for e in &errors {
+        eprintln!("{e}");
+    }
+    if outcome.error_count > outcome.errors.len() as u64 {
+        eprintln!(
+            "... and {} more problem(s)",
+            outcome.error_count - outcome.errors.len() as u64
+        );
+    }
+    let counts = format!(
+        "{} rows, {} new events, {} duplicates in {seconds:.1} s ({:.0} rows/s)",
+        outcome.rows,
+        outcome.accepted,
+        outcome.duplicates,
+        rate(outcome.rows)
+    );
+    if outcome.error_count > 0 {
+        eprintln!(
+            "{}: {counts}; refused: {} problem(s){}; nothing was stored (all-or-nothing per file)",
+            path.display(),
+            outcome.error_count,
+            if outcome.error_count > outcome.errors.len() as u64 {
+                String::new()
+            } else {
+                format!(" on {lines} line(s)")
+            }
+        );
+        return Ok(false);
+    }
+    if dry_run {
+        println!(
+            "{}: dry run into {key}: {counts}; valid; nothing was stored",
+            path.display()
+        );
+    } else {
+        println!(
+            "{}: imported into {key}: {counts}; committed (all-or-nothing per file)",
+            path.display()
+        );
+    }
+    Ok(true)
+}
+
+/// `offerlab export`: every event of the initiative, in ingestion order, read in pages.
+fn export_events(store: &Store, key: &str, out: Option<&std::path::Path>) -> anyhow::Result<u64> {
+    use offerlab::api::event_csv;
+    let key = offerlab::domain::InitiativeKey::parse(key)
+        .map_err(|e| anyhow::anyhow!("initiative key '{key}' {e}"))?;
+    let mut conn = store.conn()?;
+    let initiative = store::initiatives::get(&mut conn, &key)?;
+    let sink: Box<dyn std::io::Write> = match out {
+        Some(path) => Box::new(
+            std::fs::File::create(path)
+                .with_context(|| format!("cannot create {}", path.display()))?,
+        ),
+        None => Box::new(std::io::stdout().lock()),
+    };
+    let mut writer = csv::Writer::from_writer(std::io::BufWriter::with_capacity(1 << 20, sink));
+    event_csv::write_header(&mut writer)?;
+    let (mut after, mut written) = (0, 0u64);
+    loop {
+        let page = store::events::page(&mut conn, initiative.id, after, 5_000)?;
+        after = page.rows.last().map_or(after, |r| r.id);
+        for row in page.rows {
+            event_csv::write_event(
+                &mut writer,
+                &offerlab::api::events::StoredEventView::from(row),
+            )?;
+            written += 1;
+        }
+        if !page.has_more {
+            break;
+        }
+    }
+    writer.flush()?;
+    Ok(written)
+}
+
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
@@ -695,6 +889,33 @@ fn main() -> anyhow::Result<()> {
             let store = open_store(&settings)?;
             let mut conn = store.conn()?;
             webhooks_command(&mut conn, &settings, action)?;
+        }
+        Command::Import {
+            db,
+            initiative,
+            file,
+            dry_run,
+        } => {
+            let settings = settings_with(&db)?;
+            let store = open_store(&settings)?;
+            if !import_file(&store, &settings, &initiative, &file, dry_run)? {
+                std::process::exit(1);
+            }
+        }
+        Command::Export {
+            db,
+            initiative,
+            out,
+        } => {
+            let settings = settings_with(&db)?;
+            let store = open_store(&settings)?;
+            let written = export_events(&store, &initiative, out.as_deref())?;
+            if let Some(path) = out {
+                println!(
+                    "{written} events of {initiative} written to {}",
+                    path.display()
+                );
+            }
         }
         Command::Demo { db, seed } => {
             let settings = settings_with(&db)?;

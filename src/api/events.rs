@@ -9,7 +9,7 @@ use sha2::{Digest, Sha256};
 use utoipa::{IntoParams, ToSchema};
 
 use super::error::{ApiError, Problem};
-use super::extract::{ApiJson, PathKey};
+use super::extract::{ApiJson, JsonOrCsv, PathKey};
 use super::{AppState, blocking, reading};
 use crate::domain::event::parse_occurred_at;
 use crate::domain::{
@@ -421,33 +421,58 @@ fn parse_batch(
 /// with 409 `urn:offerlab:problem:event-id-conflict`, naming `events[i].event_id`.
 /// A `200` means the events are committed to the database. The initiative must be running
 /// (409 otherwise).
+///
+/// The body may also be CSV (`Content-Type: text/csv`): a header row naming the event
+/// fields (`event_id`, `type`, `customer_id`, `occurred_at`, `segment`, `variant`,
+/// `amount_cents`, `currency`, `sentiment`), in any order, then one event per row; an
+/// empty cell is an absent field. A row without `event_id` (no column, or an empty cell)
+/// gets the id `csv-sha256:` + the SHA-256 of its non-empty cells (`column=value`, in
+/// column-name order, each followed by a 0 byte), so a file sent twice stores nothing new.
+/// The same rules and limits apply (at most `ingest.max_events_per_request` rows, the body
+/// at most `limits.max_body_bytes`; larger files: `offerlab import`). Problems are listed
+/// by `line` (the header is line 1), `field` (the column, or `row`) and `reason`.
 #[utoipa::path(
     post,
     path = "/api/v1/initiatives/{key}/events",
     tag = "events",
     params(("key" = String, Path, description = "Initiative key")),
-    request_body = EventBatchInput,
+    request_body(
+        description = "A JSON batch, or a CSV file with a header row",
+        content(
+            (EventBatchInput = "application/json"),
+            (String = "text/csv", example = "event_id,type,customer_id,occurred_at,segment,amount_cents,currency,sentiment\ne1,exposure,c-1,2026-11-25T09:30:00Z,smb,,,\ne2,response,c-1,2026-11-25T09:31:00Z,,,,love\ne3,preorder,c-1,2026-11-25T09:32:00Z,,1900,EUR,\n")
+        )
+    ),
     responses(
         (status = 200, body = IngestOutcome),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The initiative is not running, or an event_id is already used for a different event (`event-id-conflict`)", body = Problem, content_type = "application/problem+json"),
         (status = 413, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is neither `application/json` nor `text/csv` (`unsupported-media-type`)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Well-formed but invalid: `errors` names every bad event and field and why, for CSV by `line` and column; nothing was stored (`validation`)", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn post_events(
     state: web::Data<AppState>,
     PathKey(key): PathKey,
-    ApiJson(input): ApiJson<EventBatchInput>,
+    body: JsonOrCsv<EventBatchInput>,
 ) -> Result<HttpResponse, ApiError> {
     let now = Utc::now();
-    let batch = parse_batch(
-        key,
-        input.events,
-        state.settings.ingest.max_events_per_request,
-        now,
-    )?;
-    let outcome = state.queue.submit(batch).await?;
+    let max = state.settings.ingest.max_events_per_request;
+    let outcome = match body {
+        JsonOrCsv::Json(input) => {
+            let batch = parse_batch(key, input.events, max, now)?;
+            state.queue.submit(batch).await?
+        }
+        JsonOrCsv::Csv(bytes) => {
+            let batch = super::event_csv::parse_body(&bytes, key, now, max)?;
+            state
+                .queue
+                .submit(batch)
+                .await
+                .map_err(super::event_csv::refusal)?
+        }
+    };
     // Committed: deliveries it caused (a verdict that changed) can go now.
     state.webhooks.after_ingest();
     Ok(HttpResponse::Ok().json(outcome))
@@ -779,27 +804,27 @@ pub async fn list_events(
     .await?;
     let next_cursor = rows.last().map_or(after, |r| r.id).to_string();
     Ok(HttpResponse::Ok().json(EventPage {
-        events: rows
-            .into_iter()
-            .map(|r| {
-                let kind = r.preorder_kind.clone();
-                StoredEventView {
-                    cursor: r.id.to_string(),
-                    occurred_at: r.occurred_at_utc(),
-                    received_at: r.received_at_utc(),
-                    event_id: r.event_id,
-                    event_type: r.event_type,
-                    customer_id: r.customer_id,
-                    segment: r.segment,
-                    variant: r.variant,
-                    amount_cents: r.amount_cents,
-                    currency: r.currency,
-                    sentiment: r.sentiment,
-                    kind,
-                }
-            })
-            .collect(),
+        events: rows.into_iter().map(StoredEventView::from).collect(),
         next_cursor,
         has_more,
     }))
+}
+
+impl From<events::StoredEventRow> for StoredEventView {
+    fn from(r: events::StoredEventRow) -> Self {
+        StoredEventView {
+            cursor: r.id.to_string(),
+            occurred_at: r.occurred_at_utc(),
+            received_at: r.received_at_utc(),
+            event_id: r.event_id,
+            event_type: r.event_type,
+            customer_id: r.customer_id,
+            segment: r.segment,
+            variant: r.variant,
+            amount_cents: r.amount_cents,
+            currency: r.currency,
+            sentiment: r.sentiment,
+            kind: r.preorder_kind,
+        }
+    }
 }

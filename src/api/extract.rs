@@ -20,52 +20,95 @@ pub struct BodyLimit(pub usize);
 /// and reports the path of the offending field (`events[3].amount_cents`).
 pub struct ApiJson<T>(pub T);
 
+/// The media type of the request (`application/json`), lower case, without parameters.
+fn media_type(req: &HttpRequest) -> Option<String> {
+    req.headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|m| m.trim().to_ascii_lowercase())
+}
+
+fn is_json(m: &str) -> bool {
+    m == "application/json" || (m.starts_with("application/") && m.ends_with("+json"))
+}
+
+/// The body, read up to the body limit (413 beyond it).
+fn limited_body(
+    req: &HttpRequest,
+    payload: &mut Payload,
+) -> impl Future<Output = Result<web::Bytes, ApiError>> + 'static {
+    let limit = req
+        .app_data::<BodyLimit>()
+        .map_or(1024 * 1024, |BodyLimit(l)| *l);
+    let declared_len = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    let bytes = web::Bytes::from_request(req, payload);
+    async move {
+        if declared_len.is_some_and(|l| l > limit) {
+            return Err(ApiError::PayloadTooLarge { limit });
+        }
+        let body = bytes
+            .await
+            .map_err(|e| match e.as_error::<PayloadError>() {
+                Some(PayloadError::Overflow) => ApiError::PayloadTooLarge { limit },
+                _ => ApiError::BadRequest {
+                    detail: format!("could not read the request body: {e}"),
+                    errors: Vec::new(),
+                },
+            })?;
+        if body.len() > limit {
+            return Err(ApiError::PayloadTooLarge { limit });
+        }
+        Ok(body)
+    }
+}
+
 impl<T: DeserializeOwned + 'static> FromRequest for ApiJson<T> {
     type Error = ApiError;
     type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let limit = req
-            .app_data::<BodyLimit>()
-            .map_or(1024 * 1024, |BodyLimit(l)| *l);
-        let content_type_ok = req
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(';').next())
-            .map(|m| {
-                let m = m.trim().to_ascii_lowercase();
-                m == "application/json" || (m.starts_with("application/") && m.ends_with("+json"))
-            })
-            .unwrap_or(false);
-        let declared_len = req
-            .headers()
-            .get(header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<usize>().ok());
-        let bytes = web::Bytes::from_request(req, payload);
+        let content_type_ok = media_type(req).is_some_and(|m| is_json(&m));
+        let body = limited_body(req, payload);
         Box::pin(async move {
             if !content_type_ok {
                 return Err(ApiError::UnsupportedMediaType(
                     "send the body as JSON with Content-Type: application/json".into(),
                 ));
             }
-            if declared_len.is_some_and(|l| l > limit) {
-                return Err(ApiError::PayloadTooLarge { limit });
+            parse_json(&body.await?).map(ApiJson)
+        })
+    }
+}
+
+/// A body that is JSON (`application/json`, parsed as for [`ApiJson`]) or CSV
+/// (`text/csv`, kept as bytes for the handler to read); anything else is a 415.
+pub enum JsonOrCsv<T> {
+    Json(T),
+    Csv(web::Bytes),
+}
+
+impl<T: DeserializeOwned + 'static> FromRequest for JsonOrCsv<T> {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let media = media_type(req);
+        let body = limited_body(req, payload);
+        Box::pin(async move {
+            match media.as_deref() {
+                Some(m) if is_json(m) => parse_json(&body.await?).map(JsonOrCsv::Json),
+                Some("text/csv") => Ok(JsonOrCsv::Csv(body.await?)),
+                _ => Err(ApiError::UnsupportedMediaType(
+                    "send the body as JSON (Content-Type: application/json) or as CSV \
+                     (Content-Type: text/csv)"
+                        .into(),
+                )),
             }
-            let body = bytes
-                .await
-                .map_err(|e| match e.as_error::<PayloadError>() {
-                    Some(PayloadError::Overflow) => ApiError::PayloadTooLarge { limit },
-                    _ => ApiError::BadRequest {
-                        detail: format!("could not read the request body: {e}"),
-                        errors: Vec::new(),
-                    },
-                })?;
-            if body.len() > limit {
-                return Err(ApiError::PayloadTooLarge { limit });
-            }
-            parse_json(&body).map(ApiJson)
         })
     }
 }

@@ -6,6 +6,7 @@ pub mod context;
 pub mod decisions;
 pub mod document;
 pub mod error;
+pub mod event_csv;
 pub mod events;
 pub mod extract;
 pub mod health;

@@ -4,7 +4,13 @@ use utoipa::ToSchema;
 /// One thing wrong with one field of a request, e.g. `events[3].amount_cents`: "must be > 0".
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct FieldError {
-    /// Path of the offending field in the request body (`criteria.confidence`, `events[2].segment`).
+    /// In a CSV body: the line of the offending row (the header is line 1). Absent for
+    /// JSON bodies.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 1)]
+    pub line: Option<u64>,
+    /// Path of the offending field in the request body (`criteria.confidence`, `events[2].segment`);
+    /// in a CSV body, the column (`amount_cents`), or `row` for the row as a whole.
     pub field: String,
     /// Why it was rejected, in plain words.
     pub reason: String,
@@ -13,6 +19,16 @@ pub struct FieldError {
 impl FieldError {
     pub fn new(field: impl Into<String>, reason: impl Into<String>) -> Self {
         Self {
+            line: None,
+            field: field.into(),
+            reason: reason.into(),
+        }
+    }
+
+    /// An error of a CSV row: its line, its column and why.
+    pub fn at_line(line: u64, field: impl Into<String>, reason: impl Into<String>) -> Self {
+        Self {
+            line: Some(line),
             field: field.into(),
             reason: reason.into(),
         }
@@ -33,7 +49,10 @@ impl FieldError {
 
 impl std::fmt::Display for FieldError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: {}", self.field, self.reason)
+        match self.line {
+            Some(line) => write!(f, "line {line}, {}: {}", self.field, self.reason),
+            None => write!(f, "{}: {}", self.field, self.reason),
+        }
     }
 }
 

@@ -44,6 +44,12 @@ pub struct IngestBatch {
     /// bad event at once.
     pub rejected: Vec<(usize, FieldError)>,
     pub received_at: DateTime<Utc>,
+    /// Part of a larger all-or-nothing unit ([`import`]), rolled back as a whole when any
+    /// part is refused: a refused part still folds its valid events into the group, so
+    /// the parts after it are checked against the state they would really meet (the
+    /// answer is the one a single request of the whole file would get), and reports its
+    /// reused ids among its errors instead of on their own.
+    pub fold_refused: bool,
 }
 
 impl IngestBatch {
@@ -58,6 +64,7 @@ impl IngestBatch {
             occurred_at_given,
             rejected: Vec::new(),
             received_at,
+            fold_refused: false,
         }
     }
 }
@@ -629,6 +636,14 @@ fn apply_batch(
             }
         }
     }
+    let refused = !conflicts.is_empty() || !errors.is_empty();
+    if refused && batch.fold_refused {
+        errors.extend(conflicts);
+        errors.sort_by_key(|(index, _)| *index);
+        let refusal = IngestError::Invalid(errors.into_iter().map(|(_, e)| e).collect());
+        fold(w, batch, accepted, overlay);
+        return Err(refusal);
+    }
     // A reused id is reported on its own (409): the request is not malformed, it
     // names an event that is not the one stored.
     if !conflicts.is_empty() {
@@ -644,8 +659,24 @@ fn apply_batch(
         ));
     }
 
-    // Fold into the group: daily counts and raw events per event; then each touched
-    // customer leaves the cell it was in before this request and enters its new one.
+    let outcome = IngestOutcome {
+        accepted: accepted.len() as u64,
+        duplicates,
+    };
+    fold(w, batch, accepted, overlay);
+    Ok(outcome)
+}
+
+/// Folds a request's accepted events into the group: daily counts and raw events per
+/// event; then each touched customer leaves the cell it was in before this request and
+/// enters its new one.
+fn fold(
+    w: &mut InitiativeWork,
+    batch: &IngestBatch,
+    accepted: Vec<(&Event, i64, bool)>,
+    overlay: HashMap<&str, CustomerState>,
+) {
+    let initiative_id = w.initiative.id;
     for (event, preordered_delta, first_exposure) in &accepted {
         let day = customer::day_of(event.occurred_at);
         if *first_exposure {
@@ -669,10 +700,6 @@ fn apply_batch(
         w.dirty.insert(customer.to_owned());
         w.customers.insert(customer.to_owned(), Some(after));
     }
-    Ok(IngestOutcome {
-        accepted: accepted.len() as u64,
-        duplicates,
-    })
 }
 
 fn event_row(initiative_id: i64, e: &Event, received_at: DateTime<Utc>) -> NewEventRow {

@@ -4,6 +4,7 @@ pub mod aggregates;
 pub mod audit;
 mod bulk;
 pub mod events;
+pub mod import;
 pub mod inbox;
 pub mod ingest;
 pub mod initiatives;
@@ -636,21 +637,35 @@ pub fn write_transaction<T, F>(conn: &mut DbConn, f: F) -> Result<T, StoreError>
 where
     F: FnOnce(&mut DbConn) -> Result<T, StoreError>,
 {
+    write_transaction_or(conn, f)
+}
+
+/// [`write_transaction`] for work that can fail for reasons of its own (`E`), besides
+/// the database's: any error rolls everything back.
+pub fn write_transaction_or<T, E, F>(conn: &mut DbConn, f: F) -> Result<T, E>
+where
+    E: From<StoreError>,
+    F: FnOnce(&mut DbConn) -> Result<T, E>,
+{
     use diesel::connection::{AnsiTransactionManager, TransactionManager};
     let outermost =
         <DbConn as Connection>::TransactionManager::transaction_manager_status_mut(conn)
-            .transaction_depth()?
+            .transaction_depth()
+            .map_err(StoreError::from)?
             .is_none();
     match conn {
         DbConn::Sqlite(c) if outermost => {
-            AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?;
+            AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")
+                .map_err(StoreError::from)?;
         }
         // Inside a transaction already (a savepoint), or PostgreSQL.
-        _ => <DbConn as Connection>::TransactionManager::begin_transaction(conn)?,
+        _ => <DbConn as Connection>::TransactionManager::begin_transaction(conn)
+            .map_err(StoreError::from)?,
     }
     match f(conn) {
         Ok(value) => {
-            <DbConn as Connection>::TransactionManager::commit_transaction(conn)?;
+            <DbConn as Connection>::TransactionManager::commit_transaction(conn)
+                .map_err(StoreError::from)?;
             Ok(value)
         }
         Err(e) => {

@@ -7,6 +7,7 @@ mod stream;
 
 mod access;
 mod audit;
+mod csv_events;
 mod dashboard;
 mod decisions;
 mod deposits;
