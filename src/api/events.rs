@@ -728,7 +728,7 @@ pub async fn list_events(
                 variant: r.variant,
                 amount_cents: r.amount_cents,
                 currency: r.currency,
-                sentiment: r.sentiment,
+                sentiment: r.sentiment.map(|s| s.as_str().to_owned()),
             })
             .collect(),
         next_cursor,

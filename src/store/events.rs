@@ -12,6 +12,7 @@ use diesel::sql_types::{Bool, Integer, SqlType, Text};
 
 use super::schema::events;
 use super::{DbConn, StoreError, to_utc};
+use crate::domain::Sentiment;
 
 /// A stored event as it was received.
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable)]
@@ -27,7 +28,7 @@ pub struct StoredEventRow {
     pub variant: Option<String>,
     pub amount_cents: Option<i64>,
     pub currency: Option<String>,
-    pub sentiment: Option<String>,
+    pub sentiment: Option<Sentiment>,
 }
 
 impl StoredEventRow {

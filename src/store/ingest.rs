@@ -108,7 +108,7 @@ pub(super) struct NewEventRow {
     pub(super) variant: Option<String>,
     pub(super) amount_cents: Option<i64>,
     pub(super) currency: Option<String>,
-    pub(super) sentiment: Option<&'static str>,
+    pub(super) sentiment: Option<Sentiment>,
 }
 
 #[derive(Insertable, Queryable, Selectable, Clone)]
@@ -121,7 +121,7 @@ pub(super) struct CustomerRow {
     pub(super) first_exposed_at: chrono::NaiveDateTime,
     pub(super) active_cents: i64,
     pub(super) cancelled: bool,
-    pub(super) sentiment: Option<String>,
+    pub(super) sentiment: Option<Sentiment>,
     pub(super) sentiment_at: Option<chrono::NaiveDateTime>,
 }
 
@@ -135,7 +135,7 @@ impl CustomerRow {
             first_exposed_at: to_naive(s.first_exposed_at),
             active_cents: s.active_cents.get(),
             cancelled: s.cancelled,
-            sentiment: s.sentiment.map(|x| x.as_str().to_owned()),
+            sentiment: s.sentiment,
             sentiment_at: s.sentiment_at.map(to_naive),
         }
     }
@@ -147,12 +147,7 @@ impl CustomerRow {
             first_exposed_at: to_utc(self.first_exposed_at),
             active_cents: Cents::from_trusted(self.active_cents),
             cancelled: self.cancelled,
-            sentiment: self
-                .sentiment
-                .as_deref()
-                .map(Sentiment::parse)
-                .transpose()
-                .map_err(StoreError::Corrupt)?,
+            sentiment: self.sentiment,
             sentiment_at: self.sentiment_at.map(to_utc),
         })
     }
@@ -164,7 +159,8 @@ pub(super) struct CellDeltaRow {
     pub(super) initiative_id: i64,
     pub(super) segment: String,
     pub(super) variant: String,
-    pub(super) sentiment: &'static str,
+    /// `None`: the customers of the cell have not responded.
+    pub(super) sentiment: Option<Sentiment>,
     pub(super) preordered: bool,
     pub(super) customers: i64,
     pub(super) cancelled: i64,
@@ -211,7 +207,7 @@ struct EventContent {
     variant: Option<String>,
     amount_cents: Option<i64>,
     currency: Option<String>,
-    sentiment: Option<String>,
+    sentiment: Option<Sentiment>,
 }
 
 impl EventContent {
@@ -224,7 +220,7 @@ impl EventContent {
             variant: row.variant.clone(),
             amount_cents: row.amount_cents,
             currency: row.currency.clone(),
-            sentiment: row.sentiment.map(str::to_owned),
+            sentiment: row.sentiment,
         }
     }
 
@@ -676,7 +672,7 @@ fn event_row(initiative_id: i64, e: &Event, received_at: DateTime<Utc>) -> NewEv
             row.currency = Some(currency.to_string());
         }
         EventBody::Cancellation => {}
-        EventBody::Response { sentiment } => row.sentiment = Some(sentiment.as_str()),
+        EventBody::Response { sentiment } => row.sentiment = Some(*sentiment),
     }
     row
 }
@@ -713,7 +709,7 @@ fn write_work(conn: &mut DbConn, w: &InitiativeWork) -> Result<(), StoreError> {
             initiative_id: id,
             segment: k.segment.to_string(),
             variant: k.variant.to_string(),
-            sentiment: k.sentiment.map_or("", Sentiment::as_str),
+            sentiment: k.sentiment,
             preordered: k.preordered,
             customers: d.customers,
             cancelled: d.cancelled,
@@ -782,29 +778,33 @@ fn write_sqlite(
             ))
             .execute(c)?;
     }
+    // A cell is keyed by its sentiment or by its having none (NULL). SQLite's unique
+    // indexes treat NULLs as distinct, so the key is kept by a unique index and a partial
+    // one (`WHERE sentiment IS NULL`) that `ON CONFLICT` cannot name together: the delta
+    // is an update of the cell (`sentiment IS ?`), or its first row. The transaction holds
+    // the database write lock, so nothing comes between the two.
     for row in cell_rows {
-        diesel::insert_into(aggregate_cells::table)
-            .values(row)
-            .on_conflict((
-                aggregate_cells::initiative_id,
-                aggregate_cells::segment,
-                aggregate_cells::variant,
-                aggregate_cells::sentiment,
-                aggregate_cells::preordered,
-            ))
-            .do_update()
+        let cell = aggregate_cells::table
+            .filter(aggregate_cells::initiative_id.eq(row.initiative_id))
+            .filter(aggregate_cells::segment.eq(&row.segment))
+            .filter(aggregate_cells::variant.eq(&row.variant))
+            .filter(aggregate_cells::sentiment.is(row.sentiment))
+            .filter(aggregate_cells::preordered.eq(row.preordered));
+        let updated = diesel::update(cell)
             .set((
-                aggregate_cells::customers
-                    .eq(aggregate_cells::customers + excluded(aggregate_cells::customers)),
-                aggregate_cells::cancelled
-                    .eq(aggregate_cells::cancelled + excluded(aggregate_cells::cancelled)),
+                aggregate_cells::customers.eq(aggregate_cells::customers + row.customers),
+                aggregate_cells::cancelled.eq(aggregate_cells::cancelled + row.cancelled),
                 aggregate_cells::revenue_cents
-                    .eq(aggregate_cells::revenue_cents + excluded(aggregate_cells::revenue_cents)),
+                    .eq(aggregate_cells::revenue_cents + row.revenue_cents),
                 aggregate_cells::revenue_sq_cents
-                    .eq(aggregate_cells::revenue_sq_cents
-                        + excluded(aggregate_cells::revenue_sq_cents)),
+                    .eq(aggregate_cells::revenue_sq_cents + row.revenue_sq_cents),
             ))
             .execute(c)?;
+        if updated == 0 {
+            diesel::insert_into(aggregate_cells::table)
+                .values(row)
+                .execute(c)?;
+        }
     }
     for row in daily_rows {
         diesel::insert_into(daily_counts::table)

@@ -17,7 +17,7 @@ struct WebhookRow {
     event_types: String,
     initiative_key: Option<String>,
     team: Option<String>,
-    format: String,
+    format: Format,
     created_at: chrono::NaiveDateTime,
 }
 
@@ -36,7 +36,7 @@ impl WebhookRow {
             event_types,
             initiative: self.initiative_key.map(InitiativeKey::from_trusted),
             team: self.team.map(TeamKey::from_trusted),
-            format: Format::parse(&self.format).map_err(StoreError::Corrupt)?,
+            format: self.format,
             created_at: to_utc(self.created_at),
         })
     }
@@ -49,7 +49,7 @@ struct NewRow<'a> {
     event_types: String,
     initiative_key: Option<&'a str>,
     team: Option<&'a str>,
-    format: &'static str,
+    format: Format,
     secret: &'a str,
     created_at: chrono::NaiveDateTime,
 }
@@ -68,7 +68,7 @@ pub fn create(
         event_types: types.join(","),
         initiative_key: new.initiative.as_ref().map(InitiativeKey::as_str),
         team: new.team.as_ref().map(TeamKey::as_str),
-        format: new.format.as_str(),
+        format: new.format,
         secret: secret.expose(),
         created_at: to_naive(now),
     };
