@@ -27,15 +27,26 @@ use crate::domain::audit::{Action, ActorKind, TargetType};
 use crate::domain::webhook::{EventType, Format};
 use crate::domain::{Decision, Kind, Mode, Sentiment, Status};
 
-/// The message of a value outside its closed set.
-fn outside(ty: &str, value: &str, why: &str) -> Box<dyn std::error::Error + Send + Sync> {
-    format!("{ty} '{value}' {why}").into()
+/// A closed set stored as text: its name, and the value of a name.
+pub trait ClosedSet: Sized + Copy {
+    fn name(self) -> &'static str;
+    fn from_name(s: &str) -> Result<Self, String>;
 }
 
 /// `ToSql`/`FromSql<Text>` for closed sets with `as_str(self) -> &'static str` and
 /// `parse(&str) -> Result<Self, String>`.
 macro_rules! text_column {
     ($($ty:ident),+ $(,)?) => {$(
+        impl ClosedSet for $ty {
+            fn name(self) -> &'static str {
+                self.as_str()
+            }
+
+            fn from_name(s: &str) -> Result<Self, String> {
+                $ty::parse(s).map_err(|why| format!("{} '{s}' {why}", stringify!($ty)))
+            }
+        }
+
         impl<DB> ToSql<Text, DB> for $ty
         where
             DB: Backend,
@@ -53,7 +64,7 @@ macro_rules! text_column {
         {
             fn from_sql(bytes: DB::RawValue<'_>) -> deserialize::Result<Self> {
                 let text = <String as FromSql<Text, DB>>::from_sql(bytes)?;
-                $ty::parse(&text).map_err(|why| outside(stringify!($ty), &text, &why))
+                Ok($ty::from_name(&text)?)
             }
         }
     )+};
@@ -125,5 +136,57 @@ where
         let value =
             serde_json::from_str(&text).map_err(|e| format!("stored JSON does not read: {e}"))?;
         Ok(Self { value, text })
+    }
+}
+
+/// A list of a closed set's names stored comma-separated (a webhook's `event_types`): the
+/// values and their stored text, made once like [`Json`]'s.
+#[derive(Debug, Clone, PartialEq, AsExpression, FromSqlRow)]
+#[diesel(sql_type = Text)]
+pub struct NameList<T> {
+    values: Vec<T>,
+    text: String,
+}
+
+impl<T: ClosedSet> NameList<T> {
+    pub fn new(values: Vec<T>) -> Self {
+        let text = values
+            .iter()
+            .map(|v| v.name())
+            .collect::<Vec<_>>()
+            .join(",");
+        Self { values, text }
+    }
+
+    pub fn into_inner(self) -> Vec<T> {
+        self.values
+    }
+}
+
+impl<T, DB> ToSql<Text, DB> for NameList<T>
+where
+    T: std::fmt::Debug,
+    DB: Backend,
+    str: ToSql<Text, DB>,
+{
+    fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, DB>) -> serialize::Result {
+        <str as ToSql<Text, DB>>::to_sql(&self.text, out)
+    }
+}
+
+impl<T, DB> FromSql<Text, DB> for NameList<T>
+where
+    T: ClosedSet,
+    DB: Backend,
+    String: FromSql<Text, DB>,
+{
+    fn from_sql(bytes: DB::RawValue<'_>) -> deserialize::Result<Self> {
+        let text = <String as FromSql<Text, DB>>::from_sql(bytes)?;
+        let values = text
+            .split(',')
+            .filter(|s| !s.is_empty())
+            .map(T::from_name)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Self { values, text })
     }
 }
