@@ -805,12 +805,12 @@ fn main() -> anyhow::Result<()> {
                             "{:>6}  {}  {:<7} {:<24} {:<20} {} {}",
                             e.id,
                             e.at.format("%Y-%m-%d %H:%M:%S"),
-                            e.actor_kind,
+                            e.actor_kind.as_str(),
                             e.actor_id
                                 .map(|id| format!("{} ({id})", e.actor_name))
                                 .unwrap_or(e.actor_name),
-                            e.action,
-                            e.target_type,
+                            e.action.as_str(),
+                            e.target_type.as_str(),
                             e.target_id
                         );
                     }

@@ -77,13 +77,13 @@ impl From<AuditRecord> for AuditEntryView {
             cursor: r.id.to_string(),
             at: r.at,
             actor: ActorView {
-                kind: r.actor_kind,
+                kind: r.actor_kind.as_str().to_owned(),
                 id: r.actor_id,
                 name: r.actor_name,
             },
-            action: r.action,
+            action: r.action.as_str().to_owned(),
             target: TargetView {
-                target_type: r.target_type,
+                target_type: r.target_type.as_str().to_owned(),
                 id: r.target_id,
             },
             before: r.before,

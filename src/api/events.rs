@@ -823,8 +823,8 @@ impl From<events::StoredEventRow> for StoredEventView {
             variant: r.variant,
             amount_cents: r.amount_cents,
             currency: r.currency,
-            sentiment: r.sentiment,
-            kind: r.preorder_kind,
+            sentiment: r.sentiment.map(|s| s.as_str().to_owned()),
+            kind: r.preorder_kind.map(|k| k.as_str().to_owned()),
         }
     }
 }

@@ -21,7 +21,10 @@ pub const MAX_CORE_SEGMENTS: usize = 100;
 macro_rules! text_enum {
     ($(#[$doc:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
         $(#[$doc])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, ::serde::Serialize, ::serde::Deserialize, ::utoipa::ToSchema)]
+        // The diesel derives only mark the type as a `Text` value; how it is written and
+        // read (and what a stored value outside the set becomes) is `store::typed`.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, ::serde::Serialize, ::serde::Deserialize, ::utoipa::ToSchema, ::diesel::AsExpression, ::diesel::FromSqlRow)]
+        #[diesel(sql_type = ::diesel::sql_types::Text)]
         #[serde(rename_all = "snake_case")]
         pub enum $name { $($variant),+ }
 

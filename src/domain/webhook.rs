@@ -11,7 +11,20 @@ use serde::Serialize;
 use super::{FieldErrors, InitiativeKey, TeamKey};
 
 /// What a subscriber can be told about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    diesel::AsExpression,
+    diesel::FromSqlRow,
+)]
+#[diesel(sql_type = diesel::sql_types::Text)]
 pub enum EventType {
     /// The verdict status of a running pilot changed on ingest.
     #[serde(rename = "verdict.changed")]
@@ -81,7 +94,10 @@ impl fmt::Display for EventType {
 }
 
 /// How deliveries are posted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, diesel::AsExpression, diesel::FromSqlRow,
+)]
+#[diesel(sql_type = diesel::sql_types::Text)]
 #[serde(rename_all = "lowercase")]
 pub enum Format {
     /// The Standard Webhooks convention: a JSON body `{type, timestamp, data}` signed with

@@ -11,7 +11,18 @@ use crate::domain::{SegmentKey, Sentiment, VariantKey};
 
 /// All non-empty cells of an initiative.
 pub fn cells(conn: &mut DbConn, initiative_id: i64) -> Result<Vec<Cell>, StoreError> {
-    type Row = (String, String, String, bool, i64, i64, i64, f64, i64, i64);
+    type Row = (
+        String,
+        String,
+        Option<Sentiment>,
+        bool,
+        i64,
+        i64,
+        i64,
+        f64,
+        i64,
+        i64,
+    );
     let rows: Vec<Row> = aggregate_cells::table
         .select((
             aggregate_cells::segment,
@@ -51,11 +62,7 @@ pub fn cells(conn: &mut DbConn, initiative_id: i64) -> Result<Vec<Cell>, StoreEr
                 Ok(Cell {
                     segment: SegmentKey::from_trusted(segment),
                     variant: VariantKey::from_trusted(variant),
-                    sentiment: if sentiment.is_empty() {
-                        None
-                    } else {
-                        Some(Sentiment::parse(&sentiment).map_err(StoreError::Corrupt)?)
-                    },
+                    sentiment,
                     preordered,
                     customers: u64::try_from(customers)
                         .map_err(|_| StoreError::Corrupt("negative customer count".into()))?,

@@ -6,25 +6,21 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 
 use super::schema::audit_log::dsl as a;
+use super::typed::Json;
 use super::{DbConn, StoreError, to_naive, to_utc};
-use crate::domain::audit::{ActorKind, AuditEntry, TargetType};
+use crate::domain::audit::{Action, ActorKind, AuditEntry, TargetType};
 
 /// Appends one entry. Call it on the connection of the transaction that makes the change.
 pub fn record(conn: &mut DbConn, entry: &AuditEntry) -> Result<(), StoreError> {
-    let json = |v: &Option<serde_json::Value>| {
-        v.as_ref()
-            .map(serde_json::to_string)
-            .transpose()
-            .map_err(|e| StoreError::Corrupt(format!("audit entry: {e}")))
-    };
+    let json = |v: &Option<serde_json::Value>| v.clone().map(Json::new).transpose();
     diesel::insert_into(a::audit_log)
         .values((
             a::recorded_at.eq(to_naive(entry.at)),
-            a::actor_kind.eq(entry.actor.kind.as_str()),
+            a::actor_kind.eq(entry.actor.kind),
             a::actor_id.eq(entry.actor.id),
             a::actor_name.eq(&entry.actor.name),
-            a::action.eq(entry.action.as_str()),
-            a::target_type.eq(entry.action.target_type().as_str()),
+            a::action.eq(entry.action),
+            a::target_type.eq(entry.action.target_type()),
             a::target_id.eq(&entry.target_id),
             a::before_json.eq(json(&entry.before)?),
             a::after_json.eq(json(&entry.after)?),
@@ -38,11 +34,11 @@ pub fn record(conn: &mut DbConn, entry: &AuditEntry) -> Result<(), StoreError> {
 pub struct AuditRecord {
     pub id: i64,
     pub at: DateTime<Utc>,
-    pub actor_kind: String,
+    pub actor_kind: ActorKind,
     pub actor_id: Option<i64>,
     pub actor_name: String,
-    pub action: String,
-    pub target_type: String,
+    pub action: Action,
+    pub target_type: TargetType,
     pub target_id: String,
     pub before: Option<serde_json::Value>,
     pub after: Option<serde_json::Value>,
@@ -66,65 +62,50 @@ pub struct AuditPage {
     pub has_more: bool,
 }
 
-type Row = (
-    i64,
-    chrono::NaiveDateTime,
-    String,
-    Option<i64>,
-    String,
-    String,
-    String,
-    String,
-    Option<String>,
-    Option<String>,
-);
+/// An `audit_log` row.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = super::schema::audit_log)]
+struct Row {
+    id: i64,
+    recorded_at: chrono::NaiveDateTime,
+    actor_kind: ActorKind,
+    actor_id: Option<i64>,
+    actor_name: String,
+    action: Action,
+    target_type: TargetType,
+    target_id: String,
+    before_json: Option<Json<serde_json::Value>>,
+    after_json: Option<Json<serde_json::Value>>,
+}
 
-fn from_row(r: Row) -> Result<AuditRecord, StoreError> {
-    let (id, at, actor_kind, actor_id, actor_name, action, target_type, target_id, before, after) =
-        r;
-    let json = |v: Option<String>| {
-        v.map(|s| serde_json::from_str(&s))
-            .transpose()
-            .map_err(|e| StoreError::Corrupt(format!("audit entry {id}: {e}")))
-    };
-    Ok(AuditRecord {
-        id,
-        at: to_utc(at),
-        actor_kind,
-        actor_id,
-        actor_name,
-        action,
-        target_type,
-        target_id,
-        before: json(before)?,
-        after: json(after)?,
-    })
+impl From<Row> for AuditRecord {
+    fn from(r: Row) -> Self {
+        Self {
+            id: r.id,
+            at: to_utc(r.recorded_at),
+            actor_kind: r.actor_kind,
+            actor_id: r.actor_id,
+            actor_name: r.actor_name,
+            action: r.action,
+            target_type: r.target_type,
+            target_id: r.target_id,
+            before: r.before_json.map(Json::into_inner),
+            after: r.after_json.map(Json::into_inner),
+        }
+    }
 }
 
 /// Up to `limit` entries matching `filter`, newest first.
 pub fn page(conn: &mut DbConn, filter: &AuditFilter, limit: i64) -> Result<AuditPage, StoreError> {
-    let mut q = a::audit_log
-        .select((
-            a::id,
-            a::recorded_at,
-            a::actor_kind,
-            a::actor_id,
-            a::actor_name,
-            a::action,
-            a::target_type,
-            a::target_id,
-            a::before_json,
-            a::after_json,
-        ))
-        .into_boxed();
+    let mut q = a::audit_log.select(Row::as_select()).into_boxed();
     if let Some(t) = filter.target_type {
-        q = q.filter(a::target_type.eq(t.as_str()));
+        q = q.filter(a::target_type.eq(t));
     }
     if let Some(t) = &filter.target_id {
         q = q.filter(a::target_id.eq(t.clone()));
     }
     if let Some(k) = filter.actor_kind {
-        q = q.filter(a::actor_kind.eq(k.as_str()));
+        q = q.filter(a::actor_kind.eq(k));
     }
     if let Some(id) = filter.actor_id {
         q = q.filter(a::actor_id.eq(id));
@@ -132,11 +113,11 @@ pub fn page(conn: &mut DbConn, filter: &AuditFilter, limit: i64) -> Result<Audit
     if let Some(before) = filter.before {
         q = q.filter(a::id.lt(before));
     }
-    let mut rows = q.order(a::id.desc()).limit(limit + 1).load::<Row>(conn)?;
+    let mut rows: Vec<Row> = q.order(a::id.desc()).limit(limit + 1).load(conn)?;
     let has_more = rows.len() as i64 > limit;
     rows.truncate(usize::try_from(limit).unwrap_or(0));
     Ok(AuditPage {
-        entries: rows.into_iter().map(from_row).collect::<Result<_, _>>()?,
+        entries: rows.into_iter().map(AuditRecord::from).collect(),
         has_more,
     })
 }

@@ -123,7 +123,7 @@ pub(super) fn write_group(
     .bind::<Array<Text>, _>(col(stored, |r| r.customer_id.as_str()))
     .bind::<Array<BigInt>, _>(col(stored, |r| r.active_cents))
     .bind::<Array<Bool>, _>(col(stored, |r| r.cancelled))
-    .bind::<Array<Nullable<Text>>, _>(col(stored, |r| r.sentiment.as_deref()))
+    .bind::<Array<Nullable<Text>>, _>(col(stored, |r| r.sentiment))
     .bind::<Array<Nullable<Timestamp>>, _>(col(stored, |r| r.sentiment_at))
     // new customers: $17-$24
     .bind::<Array<Text>, _>(col(new, |r| r.customer_id.as_str()))
@@ -132,7 +132,7 @@ pub(super) fn write_group(
     .bind::<Array<Timestamp>, _>(col(new, |r| r.first_exposed_at))
     .bind::<Array<BigInt>, _>(col(new, |r| r.active_cents))
     .bind::<Array<Bool>, _>(col(new, |r| r.cancelled))
-    .bind::<Array<Nullable<Text>>, _>(col(new, |r| r.sentiment.as_deref()))
+    .bind::<Array<Nullable<Text>>, _>(col(new, |r| r.sentiment))
     .bind::<Array<Nullable<Timestamp>>, _>(col(new, |r| r.sentiment_at))
     // daily counts: $25-$27
     .bind::<Array<Text>, _>(col(daily, |r| r.day.as_str()))
@@ -141,7 +141,7 @@ pub(super) fn write_group(
     // aggregate cells: $28-$35
     .bind::<Array<Text>, _>(col(cells, |r| r.segment.as_str()))
     .bind::<Array<Text>, _>(col(cells, |r| r.variant.as_str()))
-    .bind::<Array<Text>, _>(col(cells, |r| r.sentiment))
+    .bind::<Array<Nullable<Text>>, _>(col(cells, |r| r.sentiment))
     .bind::<Array<Bool>, _>(col(cells, |r| r.preordered))
     .bind::<Array<BigInt>, _>(col(cells, |r| r.customers))
     .bind::<Array<BigInt>, _>(col(cells, |r| r.cancelled))

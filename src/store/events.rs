@@ -12,6 +12,7 @@ use diesel::sql_types::{Bool, Integer, SqlType, Text};
 
 use super::schema::events;
 use super::{DbConn, StoreError, to_utc};
+use crate::domain::{PreorderKind, Sentiment};
 
 /// A stored event as it was received.
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable)]
@@ -27,9 +28,9 @@ pub struct StoredEventRow {
     pub variant: Option<String>,
     pub amount_cents: Option<i64>,
     pub currency: Option<String>,
-    pub sentiment: Option<String>,
-    /// A pre-order's kind when it is not `full` (NULL: full, and every other type).
-    pub preorder_kind: Option<String>,
+    pub sentiment: Option<Sentiment>,
+    /// A pre-order's kind (NULL on every other type).
+    pub preorder_kind: Option<PreorderKind>,
 }
 
 impl StoredEventRow {

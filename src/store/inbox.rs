@@ -7,7 +7,18 @@ use super::schema::inbox::dsl as x;
 use super::{DbConn, StoreError, on_backend, to_naive, to_utc};
 
 /// Where an inbox entry stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    serde::Serialize,
+    utoipa::ToSchema,
+    diesel::AsExpression,
+    diesel::FromSqlRow,
+)]
+#[diesel(sql_type = diesel::sql_types::Text)]
 #[serde(rename_all = "snake_case")]
 pub enum InboxStatus {
     /// Not placed yet: waits for a fix and a replay.
@@ -71,7 +82,7 @@ struct Row {
     external_id: String,
     kind: String,
     initiative: Option<String>,
-    status: String,
+    status: InboxStatus,
     reason: String,
     payload: String,
     received_at: chrono::NaiveDateTime,
@@ -88,7 +99,7 @@ struct InsertRow {
     external_id: String,
     kind: String,
     initiative: Option<String>,
-    status: &'static str,
+    status: InboxStatus,
     reason: String,
     payload: String,
     received_at: chrono::NaiveDateTime,
@@ -104,7 +115,7 @@ impl From<Row> for Entry {
             external_id: r.external_id,
             kind: r.kind,
             initiative: r.initiative,
-            status: InboxStatus::parse(&r.status).unwrap_or(InboxStatus::Pending),
+            status: r.status,
             reason: r.reason,
             payload: r.payload,
             received_at: to_utc(r.received_at),
@@ -126,7 +137,7 @@ pub fn keep(conn: &mut DbConn, entry: NewEntry) -> Result<Entry, StoreError> {
             external_id: entry.external_id.clone(),
             kind: entry.kind,
             initiative: entry.initiative,
-            status: InboxStatus::Pending.as_str(),
+            status: InboxStatus::Pending,
             reason: entry.reason.clone(),
             payload: entry.payload,
             received_at: at,
@@ -143,7 +154,7 @@ pub fn keep(conn: &mut DbConn, entry: NewEntry) -> Result<Entry, StoreError> {
             .filter(x::external_id.eq(&entry.external_id));
         if inserted == 0 {
             diesel::update(mine)
-                .filter(x::status.eq(InboxStatus::Pending.as_str()))
+                .filter(x::status.eq(InboxStatus::Pending))
                 .set((
                     x::reason.eq(&entry.reason),
                     x::attempts.eq(x::attempts + 1),
@@ -188,7 +199,7 @@ pub fn page(conn: &mut DbConn, filter: &Filter) -> Result<(Vec<Entry>, bool), St
         query = query.filter(x::provider.eq(p.clone()));
     }
     if let Some(s) = filter.status {
-        query = query.filter(x::status.eq(s.as_str()));
+        query = query.filter(x::status.eq(s));
     }
     let mut rows: Vec<Entry> = query
         .load::<Row>(conn)?
@@ -209,7 +220,7 @@ pub fn mark_replayed(
 ) -> Result<Entry, StoreError> {
     diesel::update(x::inbox.find(id))
         .set((
-            x::status.eq(InboxStatus::Replayed.as_str()),
+            x::status.eq(InboxStatus::Replayed),
             x::result.eq(Some(result)),
             x::replayed_at.eq(Some(to_naive(now))),
             x::attempts.eq(x::attempts + 1),

@@ -23,8 +23,8 @@ use super::schema::{aggregate_cells, customers, daily_counts, events};
 use super::{DbConn, Fault, Store, StoreError, bulk, share_initiatives, to_naive, to_utc};
 use crate::domain::customer::{self, CellContribution, CellKey, OfferContext};
 use crate::domain::{
-    Cents, CustomerState, Event, EventBody, FieldError, Initiative, InitiativeKey, SegmentKey,
-    Sentiment, Status, Transition, VariantKey,
+    Cents, CustomerState, Event, EventBody, FieldError, Initiative, InitiativeKey, PreorderKind,
+    SegmentKey, Sentiment, Status, Transition, VariantKey,
 };
 
 /// One client request: events for one initiative, all-or-nothing.
@@ -115,9 +115,9 @@ pub(super) struct NewEventRow {
     pub(super) variant: Option<String>,
     pub(super) amount_cents: Option<i64>,
     pub(super) currency: Option<String>,
-    pub(super) sentiment: Option<&'static str>,
-    /// A pre-order's kind; `None` for a full one (and every other type).
-    pub(super) preorder_kind: Option<&'static str>,
+    pub(super) sentiment: Option<Sentiment>,
+    /// A pre-order's kind (`None` on every other type).
+    pub(super) preorder_kind: Option<PreorderKind>,
 }
 
 #[derive(Insertable, Queryable, Selectable, Clone)]
@@ -130,7 +130,7 @@ pub(super) struct CustomerRow {
     pub(super) first_exposed_at: chrono::NaiveDateTime,
     pub(super) active_cents: i64,
     pub(super) cancelled: bool,
-    pub(super) sentiment: Option<String>,
+    pub(super) sentiment: Option<Sentiment>,
     pub(super) sentiment_at: Option<chrono::NaiveDateTime>,
     pub(super) money_down: bool,
     pub(super) paid: bool,
@@ -146,7 +146,7 @@ impl CustomerRow {
             first_exposed_at: to_naive(s.first_exposed_at),
             active_cents: s.active_cents.get(),
             cancelled: s.cancelled,
-            sentiment: s.sentiment.map(|x| x.as_str().to_owned()),
+            sentiment: s.sentiment,
             sentiment_at: s.sentiment_at.map(to_naive),
             money_down: s.money_down,
             paid: s.paid,
@@ -160,12 +160,7 @@ impl CustomerRow {
             first_exposed_at: to_utc(self.first_exposed_at),
             active_cents: Cents::from_trusted(self.active_cents),
             cancelled: self.cancelled,
-            sentiment: self
-                .sentiment
-                .as_deref()
-                .map(Sentiment::parse)
-                .transpose()
-                .map_err(StoreError::Corrupt)?,
+            sentiment: self.sentiment,
             sentiment_at: self.sentiment_at.map(to_utc),
             money_down: self.money_down,
             paid: self.paid,
@@ -179,7 +174,8 @@ pub(super) struct CellDeltaRow {
     pub(super) initiative_id: i64,
     pub(super) segment: String,
     pub(super) variant: String,
-    pub(super) sentiment: &'static str,
+    /// `None`: the customers of the cell have not responded.
+    pub(super) sentiment: Option<Sentiment>,
     pub(super) preordered: bool,
     pub(super) customers: i64,
     pub(super) cancelled: i64,
@@ -232,8 +228,8 @@ struct EventContent {
     variant: Option<String>,
     amount_cents: Option<i64>,
     currency: Option<String>,
-    sentiment: Option<String>,
-    preorder_kind: Option<String>,
+    sentiment: Option<Sentiment>,
+    preorder_kind: Option<PreorderKind>,
 }
 
 impl EventContent {
@@ -246,8 +242,8 @@ impl EventContent {
             variant: row.variant.clone(),
             amount_cents: row.amount_cents,
             currency: row.currency.clone(),
-            sentiment: row.sentiment.map(str::to_owned),
-            preorder_kind: row.preorder_kind.map(str::to_owned),
+            sentiment: row.sentiment,
+            preorder_kind: row.preorder_kind,
         }
     }
 
@@ -729,14 +725,14 @@ fn event_row(initiative_id: i64, e: &Event, received_at: DateTime<Utc>) -> NewEv
         } => {
             row.amount_cents = Some(amount.get());
             row.currency = Some(currency.to_string());
-            row.preorder_kind = Some(kind.as_str());
+            row.preorder_kind = Some(*kind);
         }
         EventBody::Refund { amount, currency } | EventBody::Payment { amount, currency } => {
             row.amount_cents = Some(amount.get());
             row.currency = Some(currency.to_string());
         }
         EventBody::Cancellation => {}
-        EventBody::Response { sentiment } => row.sentiment = Some(sentiment.as_str()),
+        EventBody::Response { sentiment } => row.sentiment = Some(*sentiment),
     }
     row
 }
@@ -775,7 +771,7 @@ fn write_work(conn: &mut DbConn, w: &InitiativeWork) -> Result<(), StoreError> {
             initiative_id: id,
             segment: k.segment.to_string(),
             variant: k.variant.to_string(),
-            sentiment: k.sentiment.map_or("", Sentiment::as_str),
+            sentiment: k.sentiment,
             preordered: k.preordered,
             customers: d.customers,
             cancelled: d.cancelled,
@@ -848,32 +844,35 @@ fn write_sqlite(
             ))
             .execute(c)?;
     }
+    // A cell is keyed by its sentiment or by its having none (NULL). SQLite's unique
+    // indexes treat NULLs as distinct, so the key is kept by a unique index and a partial
+    // one (`WHERE sentiment IS NULL`) that `ON CONFLICT` cannot name together: the delta
+    // is an update of the cell (`sentiment IS ?`), or its first row. The transaction holds
+    // the database write lock, so nothing comes between the two.
     for row in cell_rows {
-        diesel::insert_into(aggregate_cells::table)
-            .values(row)
-            .on_conflict((
-                aggregate_cells::initiative_id,
-                aggregate_cells::segment,
-                aggregate_cells::variant,
-                aggregate_cells::sentiment,
-                aggregate_cells::preordered,
-            ))
-            .do_update()
+        let cell = aggregate_cells::table
+            .filter(aggregate_cells::initiative_id.eq(row.initiative_id))
+            .filter(aggregate_cells::segment.eq(&row.segment))
+            .filter(aggregate_cells::variant.eq(&row.variant))
+            .filter(aggregate_cells::sentiment.is(row.sentiment))
+            .filter(aggregate_cells::preordered.eq(row.preordered));
+        let updated = diesel::update(cell)
             .set((
-                aggregate_cells::customers
-                    .eq(aggregate_cells::customers + excluded(aggregate_cells::customers)),
-                aggregate_cells::cancelled
-                    .eq(aggregate_cells::cancelled + excluded(aggregate_cells::cancelled)),
+                aggregate_cells::customers.eq(aggregate_cells::customers + row.customers),
+                aggregate_cells::cancelled.eq(aggregate_cells::cancelled + row.cancelled),
                 aggregate_cells::revenue_cents
-                    .eq(aggregate_cells::revenue_cents + excluded(aggregate_cells::revenue_cents)),
+                    .eq(aggregate_cells::revenue_cents + row.revenue_cents),
                 aggregate_cells::revenue_sq_cents
-                    .eq(aggregate_cells::revenue_sq_cents
-                        + excluded(aggregate_cells::revenue_sq_cents)),
-                aggregate_cells::money_down
-                    .eq(aggregate_cells::money_down + excluded(aggregate_cells::money_down)),
-                aggregate_cells::paid.eq(aggregate_cells::paid + excluded(aggregate_cells::paid)),
+                    .eq(aggregate_cells::revenue_sq_cents + row.revenue_sq_cents),
+                aggregate_cells::money_down.eq(aggregate_cells::money_down + row.money_down),
+                aggregate_cells::paid.eq(aggregate_cells::paid + row.paid),
             ))
             .execute(c)?;
+        if updated == 0 {
+            diesel::insert_into(aggregate_cells::table)
+                .values(row)
+                .execute(c)?;
+        }
     }
     for row in daily_rows {
         diesel::insert_into(daily_counts::table)

@@ -111,7 +111,7 @@ pub fn list(conn: &mut DbConn, filter: &InitiativeFilter) -> Result<Vec<Initiati
         .select(InitiativeRow::as_select())
         .into_boxed();
     if let Some(status) = filter.status {
-        q = q.filter(i::status.eq(status.as_str()));
+        q = q.filter(i::status.eq(status));
     }
     if let Some(team) = &filter.owner_team {
         q = q.filter(i::owner_team.eq(team.as_str().to_owned()));

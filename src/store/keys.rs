@@ -35,29 +35,31 @@ pub struct CreatedKey {
     pub key: ApiKey,
 }
 
-type Row = (
-    i64,
-    String,
-    String,
-    Option<String>,
-    String,
-    chrono::NaiveDateTime,
-    Option<chrono::NaiveDateTime>,
-    Option<chrono::NaiveDateTime>,
-);
+/// An `api_keys` row as listed (never the hash).
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = super::schema::api_keys)]
+struct Row {
+    id: i64,
+    label: String,
+    role: Role,
+    team: Option<String>,
+    key_prefix: String,
+    created_at: chrono::NaiveDateTime,
+    last_used_at: Option<chrono::NaiveDateTime>,
+    revoked_at: Option<chrono::NaiveDateTime>,
+}
 
-fn from_row(r: Row) -> Result<ApiKey, StoreError> {
-    let (id, label, role, team, prefix, created_at, last_used_at, revoked_at) = r;
-    Ok(ApiKey {
-        id,
-        label,
-        role: Role::parse(&role).map_err(StoreError::Corrupt)?,
-        team: team.map(TeamKey::from_trusted),
-        prefix,
-        created_at: to_utc(created_at),
-        last_used_at: last_used_at.map(to_utc),
-        revoked_at: revoked_at.map(to_utc),
-    })
+fn from_row(r: Row) -> ApiKey {
+    ApiKey {
+        id: r.id,
+        label: r.label,
+        role: r.role,
+        team: r.team.map(TeamKey::from_trusted),
+        prefix: r.key_prefix,
+        created_at: to_utc(r.created_at),
+        last_used_at: r.last_used_at.map(to_utc),
+        revoked_at: r.revoked_at.map(to_utc),
+    }
 }
 
 /// SHA-256 (hex) of a presented key. Keys carry 256 random bits, so a fast hash is
@@ -84,7 +86,7 @@ pub fn create(
         diesel::insert_into(k::api_keys)
             .values((
                 k::label.eq(label),
-                k::role.eq(role.as_str()),
+                k::role.eq(role),
                 k::team.eq(team.as_ref().map(|t| t.as_str().to_owned())),
                 k::key_hash.eq(hash_key(&secret)),
                 k::key_prefix.eq(&prefix),
@@ -121,47 +123,24 @@ pub fn create(
     })
 }
 
-fn columns() -> (
-    k::id,
-    k::label,
-    k::role,
-    k::team,
-    k::key_prefix,
-    k::created_at,
-    k::last_used_at,
-    k::revoked_at,
-) {
-    (
-        k::id,
-        k::label,
-        k::role,
-        k::team,
-        k::key_prefix,
-        k::created_at,
-        k::last_used_at,
-        k::revoked_at,
-    )
-}
-
 /// Every key, newest first, revoked ones included.
 pub fn list(conn: &mut DbConn) -> Result<Vec<ApiKey>, StoreError> {
-    k::api_keys
-        .select(columns())
+    Ok(k::api_keys
+        .select(Row::as_select())
         .order(k::id.desc())
-        .load::<Row>(conn)?
+        .load(conn)?
         .into_iter()
         .map(from_row)
-        .collect()
+        .collect())
 }
 
 fn find(conn: &mut DbConn, id: i64) -> Result<ApiKey, StoreError> {
     k::api_keys
-        .select(columns())
+        .select(Row::as_select())
         .filter(k::id.eq(id))
-        .first::<Row>(conn)
+        .first(conn)
         .optional()?
         .map(from_row)
-        .transpose()?
         .ok_or_else(|| StoreError::NotFound(format!("API key {id}")))
 }
 
@@ -217,7 +196,7 @@ pub fn actor(conn: &mut DbConn, caller: &Caller) -> Result<Actor, StoreError> {
 /// The caller behind a presented key, if the key exists and is not revoked.
 pub fn caller(conn: &mut DbConn, secret: &str) -> Result<Option<Caller>, StoreError> {
     let hash = hash_key(secret);
-    let found: Option<(i64, String, Option<String>, String)> = k::api_keys
+    let found: Option<(i64, Role, Option<String>, String)> = k::api_keys
         .select((k::id, k::role, k::team, k::key_hash))
         .filter(k::key_hash.eq(&hash))
         .filter(k::revoked_at.is_null())
@@ -232,7 +211,7 @@ pub fn caller(conn: &mut DbConn, secret: &str) -> Result<Option<Caller>, StoreEr
     }
     Ok(Some(Caller {
         who: Who::Key(id),
-        role: Role::parse(&role).map_err(StoreError::Corrupt)?,
+        role,
         team: team.map(TeamKey::from_trusted),
     }))
 }

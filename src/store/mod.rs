@@ -15,6 +15,7 @@ pub mod schema;
 pub mod segments;
 pub mod sessions;
 pub mod surveys;
+mod typed;
 pub mod users;
 pub mod webhooks;
 
@@ -141,7 +142,7 @@ pub enum StoreError {
     #[error("database configuration: {0}")]
     Config(String),
     #[error("database error: {0}")]
-    Database(#[from] diesel::result::Error),
+    Database(diesel::result::Error),
     #[error("could not connect to the database: {0}")]
     Connection(String),
     #[error("migration failed: {0}")]
@@ -250,6 +251,19 @@ impl StoreError {
             StoreError::Database(e) => Fault::of_diesel(e),
             StoreError::Migration(m) => Fault::of_message(m),
             _ => None,
+        }
+    }
+}
+
+impl From<diesel::result::Error> for StoreError {
+    /// A stored value that does not read (a closed set's text outside the set: see
+    /// `store::typed`) is corrupt data, not a database failure.
+    fn from(e: diesel::result::Error) -> Self {
+        match e {
+            diesel::result::Error::DeserializationError(why) => {
+                StoreError::Corrupt(why.to_string())
+            }
+            e => StoreError::Database(e),
         }
     }
 }

@@ -4,6 +4,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::schema::{decisions, initiatives, segments};
+use super::typed::Json;
 use super::{StoreError, to_naive, to_utc};
 use crate::domain::decision::{DecisionRecord, EvidenceSnapshot, NewDecision};
 use crate::domain::{
@@ -29,22 +30,22 @@ pub struct InitiativeRow {
     pub id: i64,
     pub key: String,
     pub name: String,
-    pub kind: String,
+    pub kind: Kind,
     pub hypothesis: String,
     pub owner_team: String,
     pub price_cents: i64,
     pub currency: String,
-    pub core_segments: String,
-    pub variants: String,
+    pub core_segments: Json<Vec<String>>,
+    pub variants: Json<Vec<StoredVariant>>,
     pub target_preorder_rate: f64,
     pub target_love_share: Option<f64>,
     pub confidence: f64,
     pub min_exposures: i64,
     pub planned_exposures: i64,
-    pub mode: String,
-    pub status: String,
+    pub mode: Mode,
+    pub status: Status,
     pub fingerprint: Option<String>,
-    pub decision: Option<String>,
+    pub decision: Option<Decision>,
     pub decision_note: Option<String>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
@@ -56,8 +57,8 @@ pub struct InitiativeRow {
 }
 
 /// Variants as stored in the `variants` JSON column.
-#[derive(serde::Serialize, serde::Deserialize)]
-struct StoredVariant {
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct StoredVariant {
     key: String,
     weight: f64,
     price_cents: Option<i64>,
@@ -73,7 +74,7 @@ fn to_i64(v: u64) -> i64 {
 
 impl InitiativeRow {
     pub fn from_domain(i: &Initiative) -> Result<Self, StoreError> {
-        let core: Vec<&str> = i.core_segments.iter().map(|s| s.as_str()).collect();
+        let core: Vec<String> = i.core_segments.iter().map(|s| s.to_string()).collect();
         let variants: Vec<StoredVariant> = i
             .variants
             .as_slice()
@@ -88,22 +89,22 @@ impl InitiativeRow {
             id: i.id,
             key: i.key.to_string(),
             name: i.name.clone(),
-            kind: i.kind.as_str().into(),
+            kind: i.kind,
             hypothesis: i.hypothesis.clone(),
             owner_team: i.owner_team.to_string(),
             price_cents: i.price.get(),
             currency: i.currency.to_string(),
-            core_segments: serde_json::to_string(&core).map_err(|e| corrupt("core_segments", e))?,
-            variants: serde_json::to_string(&variants).map_err(|e| corrupt("variants", e))?,
+            core_segments: Json::new(core)?,
+            variants: Json::new(variants)?,
             target_preorder_rate: i.criteria.target_preorder_rate.get(),
             target_love_share: i.criteria.target_love_share.map(OpenRate::get),
             confidence: i.criteria.confidence.get(),
             min_exposures: to_i64(i.criteria.min_exposures),
             planned_exposures: to_i64(i.criteria.planned_exposures),
-            mode: i.mode.as_str().into(),
-            status: i.status.as_str().into(),
+            mode: i.mode,
+            status: i.status,
             fingerprint: i.fingerprint.clone(),
-            decision: i.decision.map(|d| d.as_str().to_owned()),
+            decision: i.decision,
             decision_note: i.decision_note.clone(),
             created_at: to_naive(i.created_at),
             updated_at: to_naive(i.updated_at),
@@ -116,15 +117,13 @@ impl InitiativeRow {
     }
 
     pub fn into_domain(self) -> Result<Initiative, StoreError> {
-        let core: Vec<String> =
-            serde_json::from_str(&self.core_segments).map_err(|e| corrupt("core_segments", e))?;
-        let variants: Vec<StoredVariant> =
-            serde_json::from_str(&self.variants).map_err(|e| corrupt("variants", e))?;
+        let core = self.core_segments.into_inner();
+        let variants = self.variants.into_inner();
         Ok(Initiative {
             id: self.id,
             key: InitiativeKey::from_trusted(self.key),
             name: self.name,
-            kind: Kind::parse(&self.kind).map_err(|e| corrupt("kind", e))?,
+            kind: self.kind,
             hypothesis: self.hypothesis,
             owner_team: TeamKey::from_trusted(self.owner_team),
             price: Cents::from_trusted(self.price_cents),
@@ -158,15 +157,10 @@ impl InitiativeRow {
                 },
                 backfill_from: self.backfill_from.map(to_utc),
             },
-            mode: Mode::parse(&self.mode).map_err(|e| corrupt("mode", e))?,
-            status: Status::parse(&self.status).map_err(|e| corrupt("status", e))?,
+            mode: self.mode,
+            status: self.status,
             fingerprint: self.fingerprint,
-            decision: self
-                .decision
-                .as_deref()
-                .map(Decision::parse)
-                .transpose()
-                .map_err(|e| corrupt("decision", e))?,
+            decision: self.decision,
             decision_note: self.decision_note,
             created_at: to_utc(self.created_at),
             updated_at: to_utc(self.updated_at),
@@ -183,12 +177,12 @@ pub struct DecisionRow {
     #[diesel(skip_insertion)]
     pub id: i64,
     pub initiative_id: i64,
-    pub decision: String,
+    pub decision: Decision,
     pub note: String,
     pub override_reason: Option<String>,
     pub against_evidence: bool,
     pub verdict: String,
-    pub snapshot: String,
+    pub snapshot: Json<EvidenceSnapshot>,
     pub decided_by: String,
     pub decided_by_key_id: Option<i64>,
     pub decided_at: NaiveDateTime,
@@ -204,12 +198,12 @@ impl DecisionRow {
         Ok(Self {
             id: 0,
             initiative_id,
-            decision: d.decision.as_str().to_owned(),
+            decision: d.decision,
             note: d.note.clone(),
             override_reason: d.override_reason.clone(),
             against_evidence: d.against_evidence,
             verdict: d.snapshot.verdict.clone(),
-            snapshot: serde_json::to_string(&d.snapshot).map_err(|e| corrupt("snapshot", e))?,
+            snapshot: Json::new(d.snapshot.clone())?,
             decided_by: d.decided_by.clone(),
             decided_by_key_id: d.decided_by_who.and_then(|w| w.key_id()),
             decided_at: to_naive(decided_at),
@@ -218,15 +212,13 @@ impl DecisionRow {
     }
 
     pub fn into_domain(self) -> Result<DecisionRecord, StoreError> {
-        let snapshot: EvidenceSnapshot =
-            serde_json::from_str(&self.snapshot).map_err(|e| corrupt("snapshot", e))?;
         Ok(DecisionRecord {
             id: self.id,
-            decision: Decision::parse(&self.decision).map_err(|e| corrupt("decision", e))?,
+            decision: self.decision,
             note: self.note,
             override_reason: self.override_reason,
             against_evidence: self.against_evidence,
-            snapshot,
+            snapshot: self.snapshot.into_inner(),
             decided_by: self.decided_by,
             decided_at: to_utc(self.decided_at),
         })

@@ -17,22 +17,48 @@ use super::schema::{
     webhook_attempts as a, webhook_deliveries as d, webhook_state as s, webhooks as w,
 };
 use super::{DbConn, StoreError, on_backend, to_naive, to_utc};
-use crate::domain::webhook::{Format, Notification, WebhookSecret, WebhookUrl};
+use crate::domain::webhook::{EventType, Format, Notification, WebhookSecret, WebhookUrl};
 
-/// Delivery states.
-pub const PENDING: &str = "pending";
-pub const DELIVERED: &str = "delivered";
-pub const FAILED: &str = "failed";
+/// Where a delivery stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, diesel::AsExpression, diesel::FromSqlRow)]
+#[diesel(sql_type = Text)]
+pub enum DeliveryState {
+    /// Waiting for its (next) attempt.
+    Pending,
+    /// A 2xx was received.
+    Delivered,
+    /// The retry window ended without a 2xx.
+    Failed,
+}
+
+impl DeliveryState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryState::Pending => "pending",
+            DeliveryState::Delivered => "delivered",
+            DeliveryState::Failed => "failed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<Self, String> {
+        match s {
+            "pending" => Ok(DeliveryState::Pending),
+            "delivered" => Ok(DeliveryState::Delivered),
+            "failed" => Ok(DeliveryState::Failed),
+            _ => Err("must be one of: pending, delivered, failed".into()),
+        }
+    }
+}
 
 #[derive(Insertable)]
 #[diesel(table_name = d)]
 struct NewDelivery<'a> {
     webhook_id: i64,
     message_id: String,
-    event_type: &'static str,
+    event_type: EventType,
     initiative_key: Option<&'a str>,
     body: &'a str,
-    state: &'static str,
+    state: DeliveryState,
     attempts: i32,
     created_at: chrono::NaiveDateTime,
     next_attempt_at: chrono::NaiveDateTime,
@@ -56,10 +82,10 @@ pub fn enqueue(conn: &mut DbConn, n: &Notification) -> Result<usize, StoreError>
         .map(|sub| NewDelivery {
             webhook_id: sub.id,
             message_id: message_id(),
-            event_type: n.event_type.as_str(),
+            event_type: n.event_type,
             initiative_key: n.initiative.as_ref().map(|k| k.as_str()),
             body: &body,
-            state: PENDING,
+            state: DeliveryState::Pending,
             attempts: 0,
             created_at: now,
             next_attempt_at: now,
@@ -96,18 +122,21 @@ type ClaimRow = (
     i32,
     chrono::NaiveDateTime,
     String,
-    String,
+    Format,
     String,
 );
 
-type AttemptRow = (
-    i64,
-    i32,
-    chrono::NaiveDateTime,
-    Option<i32>,
-    i64,
-    Option<String>,
-);
+/// A `webhook_attempts` row of the delivery log.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = a)]
+struct AttemptRow {
+    delivery_id: i64,
+    attempt: i32,
+    started_at: chrono::NaiveDateTime,
+    status_code: Option<i32>,
+    latency_ms: i64,
+    error: Option<String>,
+}
 
 #[derive(QueryableByName)]
 struct IdRow {
@@ -129,7 +158,7 @@ pub fn claim(
     // queue behind the ingest writer.
     let due = d::table
         .select(d::id)
-        .filter(d::state.eq(PENDING))
+        .filter(d::state.eq(DeliveryState::Pending))
         .filter(d::next_attempt_at.le(now))
         .filter(d::lease_until.is_null().or(d::lease_until.lt(now)))
         .first::<i64>(conn)
@@ -211,7 +240,7 @@ pub fn claim(
                     attempts,
                     created_at: to_utc(created_at),
                     url: WebhookUrl::from_trusted(&url).map_err(StoreError::Corrupt)?,
-                    format: Format::parse(&format).map_err(StoreError::Corrupt)?,
+                    format,
                     secret: WebhookSecret::from_stored(secret).map_err(StoreError::Corrupt)?,
                 })
             },
@@ -246,9 +275,13 @@ pub fn record(
     next: Next,
 ) -> Result<bool, StoreError> {
     let (state, next_at, delivered_at) = match next {
-        Next::Delivered => (DELIVERED, attempt.started_at, Some(to_naive(Utc::now()))),
-        Next::RetryAt(t) => (PENDING, t, None),
-        Next::Failed => (FAILED, attempt.started_at, None),
+        Next::Delivered => (
+            DeliveryState::Delivered,
+            attempt.started_at,
+            Some(to_naive(Utc::now())),
+        ),
+        Next::RetryAt(t) => (DeliveryState::Pending, t, None),
+        Next::Failed => (DeliveryState::Failed, attempt.started_at, None),
     };
     // The update comes first, so that on SQLite the transaction takes the write lock
     // at once (waiting for it) instead of upgrading a read, which fails when busy.
@@ -333,19 +366,22 @@ pub struct DeliveryLog {
     pub log: Vec<AttemptLog>,
 }
 
-type DeliveryRow = (
-    i64,
-    String,
-    String,
-    Option<String>,
-    String,
-    i32,
-    chrono::NaiveDateTime,
-    chrono::NaiveDateTime,
-    Option<chrono::NaiveDateTime>,
-    Option<i32>,
-    Option<String>,
-);
+/// A `webhook_deliveries` row of the delivery log.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = d)]
+struct DeliveryRow {
+    id: i64,
+    message_id: String,
+    event_type: EventType,
+    initiative_key: Option<String>,
+    state: DeliveryState,
+    attempts: i32,
+    created_at: chrono::NaiveDateTime,
+    next_attempt_at: chrono::NaiveDateTime,
+    delivered_at: Option<chrono::NaiveDateTime>,
+    last_status: Option<i32>,
+    last_error: Option<String>,
+}
 
 /// The deliveries of one subscription, newest first, with every attempt.
 pub fn deliveries(
@@ -355,59 +391,40 @@ pub fn deliveries(
 ) -> Result<Vec<DeliveryLog>, StoreError> {
     super::webhooks::get(conn, webhook_id)?;
     let rows: Vec<DeliveryRow> = d::table
-        .select((
-            d::id,
-            d::message_id,
-            d::event_type,
-            d::initiative_key,
-            d::state,
-            d::attempts,
-            d::created_at,
-            d::next_attempt_at,
-            d::delivered_at,
-            d::last_status,
-            d::last_error,
-        ))
+        .select(DeliveryRow::as_select())
         .filter(d::webhook_id.eq(webhook_id))
         .order(d::id.desc())
         .limit(limit)
         .load(conn)?;
-    let ids: Vec<i64> = rows.iter().map(|r| r.0).collect();
+    let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
     let attempts: Vec<AttemptRow> = a::table
-        .select((
-            a::delivery_id,
-            a::attempt,
-            a::started_at,
-            a::status_code,
-            a::latency_ms,
-            a::error,
-        ))
+        .select(AttemptRow::as_select())
         .filter(a::delivery_id.eq_any(&ids))
         .order(a::id)
         .load(conn)?;
     Ok(rows
         .into_iter()
         .map(|r| DeliveryLog {
-            id: r.0,
-            message_id: r.1,
-            event_type: r.2,
-            initiative: r.3,
-            next_attempt_at: (r.4 == PENDING).then(|| to_utc(r.7)),
-            state: r.4,
-            attempts: r.5,
-            created_at: to_utc(r.6),
-            delivered_at: r.8.map(to_utc),
-            last_status: r.9,
-            last_error: r.10,
+            id: r.id,
+            message_id: r.message_id,
+            event_type: r.event_type.as_str().to_owned(),
+            initiative: r.initiative_key,
+            next_attempt_at: (r.state == DeliveryState::Pending).then(|| to_utc(r.next_attempt_at)),
+            state: r.state.as_str().to_owned(),
+            attempts: r.attempts,
+            created_at: to_utc(r.created_at),
+            delivered_at: r.delivered_at.map(to_utc),
+            last_status: r.last_status,
+            last_error: r.last_error,
             log: attempts
                 .iter()
-                .filter(|x| x.0 == r.0)
+                .filter(|x| x.delivery_id == r.id)
                 .map(|x| AttemptLog {
-                    attempt: x.1,
-                    started_at: to_utc(x.2),
-                    status_code: x.3,
-                    latency_ms: x.4,
-                    error: x.5.clone(),
+                    attempt: x.attempt,
+                    started_at: to_utc(x.started_at),
+                    status_code: x.status_code,
+                    latency_ms: x.latency_ms,
+                    error: x.error.clone(),
                 })
                 .collect(),
         })
@@ -427,7 +444,7 @@ pub fn replay(
             .filter(d::webhook_id.eq(webhook_id)),
     )
     .set((
-        d::state.eq(PENDING),
+        d::state.eq(DeliveryState::Pending),
         d::next_attempt_at.eq(to_naive(now)),
         d::lease_token.eq(None::<String>),
         d::lease_until.eq(None::<chrono::NaiveDateTime>),
@@ -444,7 +461,7 @@ pub fn replay(
 /// Deliveries still pending (all subscriptions).
 pub fn pending(conn: &mut DbConn) -> Result<i64, StoreError> {
     Ok(d::table
-        .filter(d::state.eq(PENDING))
+        .filter(d::state.eq(DeliveryState::Pending))
         .count()
         .get_result(conn)?)
 }

@@ -81,7 +81,7 @@ diesel::table! {
         initiative_id -> BigInt,
         segment -> Text,
         variant -> Text,
-        sentiment -> Text,
+        sentiment -> Nullable<Text>,
         preordered -> Bool,
         customers -> BigInt,
         cancelled -> BigInt,

@@ -10,7 +10,8 @@ use crate::domain::TeamKey;
 use crate::domain::access::{Caller, Role, Who};
 
 /// What a token opens.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, diesel::AsExpression, diesel::FromSqlRow)]
+#[diesel(sql_type = diesel::sql_types::Text)]
 pub enum Kind {
     /// A signed-in browser.
     Session,
@@ -19,10 +20,18 @@ pub enum Kind {
 }
 
 impl Kind {
-    fn as_str(self) -> &'static str {
+    pub(super) fn as_str(self) -> &'static str {
         match self {
             Kind::Session => "session",
             Kind::Link => "link",
+        }
+    }
+
+    pub(super) fn parse(s: &str) -> Result<Self, String> {
+        match s {
+            "session" => Ok(Kind::Session),
+            "link" => Ok(Kind::Link),
+            _ => Err("must be one of: session, link".into()),
         }
     }
 }
@@ -51,7 +60,7 @@ pub fn create(
             sessions::token_hash.eq(super::keys::hash_key(&token)),
             sessions::key_id.eq(who.key_id()),
             sessions::user_id.eq(who.user_id()),
-            sessions::kind.eq(kind.as_str()),
+            sessions::kind.eq(kind),
             sessions::created_at.eq(to_naive(now)),
             sessions::expires_at.eq(to_naive(now + ttl)),
         ))
@@ -70,11 +79,11 @@ pub fn owner(
     let found: Option<(Option<i64>, Option<i64>)> = sessions::table
         .select((sessions::key_id, sessions::user_id))
         .filter(sessions::token_hash.eq(super::keys::hash_key(token)))
-        .filter(sessions::kind.eq(kind.as_str()))
+        .filter(sessions::kind.eq(kind))
         .filter(sessions::expires_at.gt(to_naive(now)))
         .first(conn)
         .optional()?;
-    let row: Option<(i64, String, Option<String>, String, Who)> = match found {
+    let row: Option<(i64, Role, Option<String>, String, Who)> = match found {
         Some((Some(key_id), _)) => api_keys::table
             .select((
                 api_keys::id,
@@ -84,14 +93,14 @@ pub fn owner(
             ))
             .filter(api_keys::id.eq(key_id))
             .filter(api_keys::revoked_at.is_null())
-            .first::<(i64, String, Option<String>, String)>(conn)
+            .first::<(i64, Role, Option<String>, String)>(conn)
             .optional()?
             .map(|(id, role, team, name)| (id, role, team, name, Who::Key(id))),
         Some((None, Some(user_id))) => users::table
             .select((users::id, users::role, users::team, users::name))
             .filter(users::id.eq(user_id))
             .filter(users::disabled_at.is_null())
-            .first::<(i64, String, Option<String>, String)>(conn)
+            .first::<(i64, Role, Option<String>, String)>(conn)
             .optional()?
             .map(|(id, role, team, name)| (id, role, team, name, Who::User(id))),
         _ => None,
@@ -100,7 +109,7 @@ pub fn owner(
         Ok(SessionOwner {
             caller: Caller {
                 who,
-                role: Role::parse(&role).map_err(StoreError::Corrupt)?,
+                role,
                 team: team.map(TeamKey::from_trusted),
             },
             name,

@@ -7,6 +7,7 @@ use diesel::prelude::*;
 
 use super::schema::customers::dsl as cu;
 use super::schema::survey_mappings::dsl as m;
+use super::typed::Json;
 use super::{DbConn, StoreError, on_backend, to_naive};
 use crate::domain::audit::{Action, Actor, AuditEntry};
 use crate::domain::survey::SurveyMapping;
@@ -20,18 +21,16 @@ struct Row {
     sentiment_ref: String,
     customer_field: String,
     segment_field: Option<String>,
-    choices: String,
+    choices: Json<BTreeMap<String, Sentiment>>,
     updated_at: chrono::NaiveDateTime,
 }
 
 impl Row {
     fn into_mapping(self) -> Result<SurveyMapping, StoreError> {
-        let choices: BTreeMap<String, Sentiment> = serde_json::from_str(&self.choices)
-            .map_err(|e| StoreError::Corrupt(format!("survey mapping choices: {e}")))?;
         Ok(SurveyMapping {
             form_id: self.form_id,
             sentiment_ref: self.sentiment_ref,
-            choices,
+            choices: self.choices.into_inner(),
             customer_field: self.customer_field,
             segment_field: self.segment_field,
         })
@@ -49,8 +48,7 @@ pub fn put(
 ) -> Result<SurveyMapping, StoreError> {
     super::write_transaction(conn, |conn| {
         let initiative = super::initiatives::get(conn, key)?;
-        let choices = serde_json::to_string(&mapping.choices)
-            .map_err(|e| StoreError::Corrupt(format!("survey mapping choices: {e}")))?;
+        let choices = Json::new(mapping.choices.clone())?;
         let row = Row {
             initiative_id: initiative.id,
             form_id: mapping.form_id.clone(),

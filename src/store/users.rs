@@ -49,52 +49,33 @@ pub struct NewUser {
     pub team: Option<TeamKey>,
 }
 
-type Row = (
-    i64,
-    String,
-    String,
-    String,
-    Option<String>,
-    Option<String>,
-    chrono::NaiveDateTime,
-    Option<chrono::NaiveDateTime>,
-);
-
-fn columns() -> (
-    users::id,
-    users::email,
-    users::name,
-    users::role,
-    users::team,
-    users::password_hash,
-    users::created_at,
-    users::disabled_at,
-) {
-    (
-        users::id,
-        users::email,
-        users::name,
-        users::role,
-        users::team,
-        users::password_hash,
-        users::created_at,
-        users::disabled_at,
-    )
+/// A `users` row.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = users)]
+struct Row {
+    id: i64,
+    email: String,
+    name: String,
+    role: Role,
+    team: Option<String>,
+    password_hash: Option<String>,
+    created_at: chrono::NaiveDateTime,
+    disabled_at: Option<chrono::NaiveDateTime>,
 }
 
-fn from_row(r: Row) -> Result<(User, Option<String>), StoreError> {
-    let (id, email, name, role, team, hash, created_at, disabled_at) = r;
+/// The user, and the password hash when one is set.
+fn from_row(r: Row) -> (User, Option<String>) {
     let user = User {
-        id,
-        email: Email::from_trusted(email),
-        name,
-        role: Role::parse(&role).map_err(StoreError::Corrupt)?,
-        team: team.map(TeamKey::from_trusted),
-        created_at: to_utc(created_at),
-        disabled_at: disabled_at.map(to_utc),
-        has_password: hash.is_some(),
+        id: r.id,
+        email: Email::from_trusted(r.email),
+        name: r.name,
+        role: r.role,
+        team: r.team.map(TeamKey::from_trusted),
+        created_at: to_utc(r.created_at),
+        disabled_at: r.disabled_at.map(to_utc),
+        has_password: r.password_hash.is_some(),
     };
-    Ok((user, hash))
+    (user, r.password_hash)
 }
 
 /// Hashes a password with Argon2id (the crate's defaults: m = 19 MiB, t = 2, p = 1,
@@ -147,12 +128,11 @@ pub fn check_credentials(
 ) -> Result<Option<User>, StoreError> {
     let found = match Email::parse(email) {
         Ok(email) => users::table
-            .select(columns())
+            .select(Row::as_select())
             .filter(users::email.eq(email.as_str()))
-            .first::<Row>(conn)
+            .first(conn)
             .optional()?
-            .map(from_row)
-            .transpose()?,
+            .map(from_row),
         Err(_) => None,
     };
     match found {
@@ -181,7 +161,7 @@ pub fn invite(
             .values((
                 users::email.eq(new.email.as_str()),
                 users::name.eq(&new.name),
-                users::role.eq(new.role.as_str()),
+                users::role.eq(new.role),
                 users::team.eq(new.team.as_ref().map(|t| t.as_str().to_owned())),
                 users::created_at.eq(to_naive(now)),
             ))
@@ -200,11 +180,10 @@ pub fn invite(
             Err(e) => return Err(e.into()),
         }
         let (user, _) = users::table
-            .select(columns())
+            .select(Row::as_select())
             .filter(users::email.eq(new.email.as_str()))
-            .first::<Row>(conn)
-            .map_err(StoreError::from)
-            .and_then(from_row)?;
+            .first(conn)
+            .map(from_row)?;
         let token = new_invite(conn, user.id, ttl, now)?;
         super::audit::record(
             conn,
@@ -329,24 +308,23 @@ pub fn password_hash(conn: &mut DbConn, id: i64) -> Result<Option<String>, Store
 
 /// One user.
 pub fn find(conn: &mut DbConn, id: i64) -> Result<Option<User>, StoreError> {
-    users::table
-        .select(columns())
+    Ok(users::table
+        .select(Row::as_select())
         .filter(users::id.eq(id))
-        .first::<Row>(conn)
+        .first(conn)
         .optional()?
-        .map(|r| from_row(r).map(|(u, _)| u))
-        .transpose()
+        .map(|r| from_row(r).0))
 }
 
 /// Every user, oldest first.
 pub fn list(conn: &mut DbConn) -> Result<Vec<User>, StoreError> {
-    users::table
-        .select(columns())
+    Ok(users::table
+        .select(Row::as_select())
         .order(users::id.asc())
-        .load::<Row>(conn)?
+        .load(conn)?
         .into_iter()
-        .map(|r| from_row(r).map(|(u, _)| u))
-        .collect()
+        .map(|r| from_row(r).0)
+        .collect())
 }
 
 /// Disables a user and ends every session of theirs at once; disabling twice is not an

@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 
 use super::schema::webhooks as w;
+use super::typed::NameList;
 use super::{DbConn, StoreError, to_naive, to_utc};
 use crate::domain::audit::{Action, Actor, AuditEntry};
 use crate::domain::webhook::{EventType, Format, NewWebhook, Webhook, WebhookSecret, WebhookUrl};
@@ -14,29 +15,22 @@ use crate::domain::{InitiativeKey, TeamKey};
 struct WebhookRow {
     id: i64,
     url: String,
-    event_types: String,
+    event_types: NameList<EventType>,
     initiative_key: Option<String>,
     team: Option<String>,
-    format: String,
+    format: Format,
     created_at: chrono::NaiveDateTime,
 }
 
 impl WebhookRow {
     fn into_domain(self) -> Result<Webhook, StoreError> {
-        let event_types = self
-            .event_types
-            .split(',')
-            .filter(|s| !s.is_empty())
-            .map(EventType::parse)
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(StoreError::Corrupt)?;
         Ok(Webhook {
             id: self.id,
             url: WebhookUrl::from_trusted(&self.url).map_err(StoreError::Corrupt)?,
-            event_types,
+            event_types: self.event_types.into_inner(),
             initiative: self.initiative_key.map(InitiativeKey::from_trusted),
             team: self.team.map(TeamKey::from_trusted),
-            format: Format::parse(&self.format).map_err(StoreError::Corrupt)?,
+            format: self.format,
             created_at: to_utc(self.created_at),
         })
     }
@@ -46,10 +40,10 @@ impl WebhookRow {
 #[diesel(table_name = w)]
 struct NewRow<'a> {
     url: &'a str,
-    event_types: String,
+    event_types: NameList<EventType>,
     initiative_key: Option<&'a str>,
     team: Option<&'a str>,
-    format: &'static str,
+    format: Format,
     secret: &'a str,
     created_at: chrono::NaiveDateTime,
 }
@@ -62,13 +56,12 @@ pub fn create(
     secret: &WebhookSecret,
     now: DateTime<Utc>,
 ) -> Result<Webhook, StoreError> {
-    let types: Vec<&str> = new.event_types.iter().map(|t| t.as_str()).collect();
     let row = NewRow {
         url: new.url.as_str(),
-        event_types: types.join(","),
+        event_types: NameList::new(new.event_types.clone()),
         initiative_key: new.initiative.as_ref().map(InitiativeKey::as_str),
         team: new.team.as_ref().map(TeamKey::as_str),
-        format: new.format.as_str(),
+        format: new.format,
         secret: secret.expose(),
         created_at: to_naive(now),
     };

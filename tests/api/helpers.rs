@@ -2,7 +2,8 @@
 //!
 //! SQLite: a temporary file. PostgreSQL: a fresh database created on the server named by
 //! `OFFERLAB_TEST_POSTGRES_URL` (an admin URL, e.g. postgres://offerlab:offerlab@127.0.0.1/postgres)
-//! and dropped afterwards. When that variable is set the PostgreSQL tests run; under CI
+//! and dropped afterwards. Both are copies of a template migrated once per test run
+//! (`template.rs`), so the server finds nothing to migrate. When that variable is set the PostgreSQL tests run; under CI
 //! (`CI` set) a missing variable fails them instead of skipping.
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -38,12 +39,14 @@ pub enum TestDb {
 }
 
 impl TestDb {
-    /// A new empty database, or `None` when PostgreSQL is not configured (outside CI).
+    /// A new migrated database, or `None` when PostgreSQL is not configured (outside CI).
     pub fn create(backend: Backend) -> Option<Self> {
         match backend {
             Backend::Sqlite => {
                 let dir = tempfile::tempdir().expect("temp dir");
-                let url = format!("sqlite://{}", dir.path().join("offerlab.db").display());
+                let path = dir.path().join("offerlab.db");
+                crate::template::sqlite_copy(&path);
+                let url = format!("sqlite://{}", path.display());
                 Some(TestDb::Sqlite { _dir: dir, url })
             }
             Backend::Postgres => {
@@ -67,16 +70,8 @@ impl TestDb {
                 );
                 let mut admin =
                     diesel::PgConnection::establish(&admin_url).expect("connect to PostgreSQL");
-                diesel::sql_query(format!("CREATE DATABASE {name}"))
-                    .execute(&mut admin)
-                    .expect("create test database");
-                let base = admin_url
-                    .split('?')
-                    .next()
-                    .and_then(|u| u.rsplit_once('/'))
-                    .map(|(b, _)| b.to_owned())
-                    .expect("admin URL with a database name");
-                let url = format!("{base}/{name}");
+                crate::template::postgres_copy(&mut admin, &admin_url, &name);
+                let url = crate::template::postgres_url(&admin_url, &name);
                 Some(TestDb::Postgres {
                     admin_url,
                     name,
@@ -466,6 +461,23 @@ macro_rules! backend_tests {
     };
 }
 
+/// Generates one `#[tokio::test]`, on SQLite, for each named `async fn name(Backend)` that
+/// does not depend on the database (headers, routing, the document): running it on each
+/// backend would run the same code twice.
+#[macro_export]
+macro_rules! once_tests {
+    ($($name:ident),* $(,)?) => {
+        mod once {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::helpers::Backend::Sqlite).await
+                }
+            )*
+        }
+    };
+}
+
 /// A response to a request sent byte for byte, as a hostile client would.
 pub struct RawReply {
     pub status: u16,
@@ -578,28 +590,36 @@ fn unchunk(mut rest: &str) -> String {
 
 /// How many rows `table` holds in the test's database.
 pub fn count_rows(db: &TestDb, table: &str) -> i64 {
+    query_n(db, &format!("SELECT COUNT(*) AS n FROM {table}"))
+}
+
+/// The `n` (a BIGINT) of the one row `sql` returns in the test's database.
+pub fn query_n(db: &TestDb, sql: &str) -> i64 {
     #[derive(diesel::QueryableByName)]
-    struct Count {
+    struct N {
         #[diesel(sql_type = diesel::sql_types::BigInt)]
         n: i64,
     }
-    let query = format!("SELECT COUNT(*) AS n FROM {table}");
     let url = db.url();
-    match url.starts_with("postgres") {
-        false => {
-            let path = url.trim_start_matches("sqlite://");
-            let mut c = diesel::SqliteConnection::establish(path).expect("sqlite");
-            diesel::sql_query(query)
-                .get_result::<Count>(&mut c)
-                .expect("count")
-                .n
-        }
-        true => {
-            let mut c = diesel::PgConnection::establish(url).expect("postgres");
-            diesel::sql_query(query)
-                .get_result::<Count>(&mut c)
-                .expect("count")
-                .n
-        }
+    if url.starts_with("postgres") {
+        let mut c = diesel::PgConnection::establish(url).expect("postgres");
+        diesel::sql_query(sql).get_result::<N>(&mut c).expect(sql).n
+    } else {
+        let path = url.trim_start_matches("sqlite://");
+        let mut c = diesel::SqliteConnection::establish(path).expect("sqlite");
+        diesel::sql_query(sql).get_result::<N>(&mut c).expect(sql).n
+    }
+}
+
+/// Runs a statement on the test's database behind the server's back.
+pub fn execute_sql(db: &TestDb, sql: &str) -> usize {
+    let url = db.url();
+    if url.starts_with("postgres") {
+        let mut c = diesel::PgConnection::establish(url).expect("postgres");
+        diesel::sql_query(sql).execute(&mut c).expect(sql)
+    } else {
+        let path = url.trim_start_matches("sqlite://");
+        let mut c = diesel::SqliteConnection::establish(path).expect("sqlite");
+        diesel::sql_query(sql).execute(&mut c).expect(sql)
     }
 }

@@ -4,6 +4,7 @@
 mod helpers;
 mod model;
 mod stream;
+mod template;
 
 mod access;
 mod audit;
@@ -27,4 +28,5 @@ mod replica;
 mod reports;
 mod routing;
 mod segments;
+mod stored;
 mod webhooks;

@@ -1,4 +1,3 @@
-use crate::backend_tests;
 use crate::helpers::{Backend, spawn_app};
 
 use offerlab::api::routes::Rule;
@@ -132,7 +131,8 @@ async fn openapi_documents_every_route(backend: Backend) {
     }
 }
 
-backend_tests!(openapi_documents_every_route);
+// Routing and the document do not depend on the database.
+crate::once_tests!(openapi_documents_every_route);
 
 /// The served document equals the committed `tests/snapshots/openapi.json`, so every
 /// change to the contract shows as a reviewable diff. `UPDATE_SNAPSHOTS=1` rewrites it.
