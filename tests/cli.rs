@@ -490,6 +490,8 @@ fn passwords_hashes_and_tokens_never_reach_the_logs() {
             "writer",
             "--team",
             "growth",
+            "--team",
+            "support",
             "--base-url",
             "http://pages.example",
             "--database",
@@ -504,6 +506,7 @@ fn passwords_hashes_and_tokens_never_reach_the_logs() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(stdout.contains("lee@example.com"), "{stdout}");
+    assert!(stdout.contains("teams growth, support"), "{stdout}");
     let link = stdout.lines().last().unwrap().to_owned();
     let path = link
         .strip_prefix("http://pages.example")

@@ -375,9 +375,7 @@ fn parse_batch(
     request_body = EventBatchInput,
     responses(
         (status = 200, body = IngestOutcome),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The initiative is not running, or an event_id is already used for a different event (`event-id-conflict`)", body = Problem, content_type = "application/problem+json"),
-        (status = 413, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -412,7 +410,6 @@ pub async fn post_events(
     request_body = AssignmentInput,
     responses(
         (status = 200, body = AssignmentView),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The initiative is not running", body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json"),
     )
@@ -575,7 +572,6 @@ pub struct SummaryView {
     params(("key" = String, Path, description = "Initiative key")),
     responses(
         (status = 200, body = SummaryView),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn summary(
@@ -684,8 +680,6 @@ pub struct EventPage {
     params(("key" = String, Path, description = "Initiative key"), EventPageQuery),
     responses(
         (status = 200, body = EventPage),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn list_events(

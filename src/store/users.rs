@@ -1,6 +1,7 @@
 //! People who sign in, and their one-time invites. Passwords are stored as Argon2id PHC
 //! strings (salted, with the parameters in the string); invite tokens as a SHA-256.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::LazyLock;
 
 use argon2::Argon2;
@@ -9,7 +10,7 @@ use chrono::{DateTime, Duration, Utc};
 use diesel::prelude::*;
 use rand::RngExt;
 
-use super::schema::{invites, sessions, users};
+use super::schema::{invites, sessions, user_teams, users};
 use super::{DbConn, StoreError, keys::hash_key, to_naive, to_utc};
 use crate::domain::TeamKey;
 use crate::domain::access::{Caller, Role, Who};
@@ -23,7 +24,8 @@ pub struct User {
     pub email: Email,
     pub name: String,
     pub role: Role,
-    pub team: Option<TeamKey>,
+    /// The teams a writer writes for (none for admins and viewers).
+    pub teams: BTreeSet<TeamKey>,
     pub created_at: DateTime<Utc>,
     pub disabled_at: Option<DateTime<Utc>>,
     /// Whether a password was set (the invite was accepted).
@@ -35,7 +37,7 @@ impl User {
         Caller {
             who: Who::User(self.id),
             role: self.role,
-            team: self.team.clone(),
+            teams: self.teams.clone(),
         }
     }
 }
@@ -46,7 +48,8 @@ pub struct NewUser {
     pub email: Email,
     pub name: String,
     pub role: Role,
-    pub team: Option<TeamKey>,
+    /// A writer's teams (at least one); empty for admins and viewers.
+    pub teams: BTreeSet<TeamKey>,
 }
 
 type Row = (
@@ -54,7 +57,6 @@ type Row = (
     String,
     String,
     String,
-    Option<String>,
     Option<String>,
     chrono::NaiveDateTime,
     Option<chrono::NaiveDateTime>,
@@ -65,7 +67,6 @@ fn columns() -> (
     users::email,
     users::name,
     users::role,
-    users::team,
     users::password_hash,
     users::created_at,
     users::disabled_at,
@@ -75,7 +76,6 @@ fn columns() -> (
         users::email,
         users::name,
         users::role,
-        users::team,
         users::password_hash,
         users::created_at,
         users::disabled_at,
@@ -83,17 +83,35 @@ fn columns() -> (
 }
 
 fn from_row(r: Row) -> Result<(User, Option<String>), StoreError> {
-    let (id, email, name, role, team, hash, created_at, disabled_at) = r;
+    let (id, email, name, role, hash, created_at, disabled_at) = r;
     let user = User {
         id,
         email: Email::from_trusted(email),
         name,
         role: Role::parse(&role).map_err(StoreError::Corrupt)?,
-        team: team.map(TeamKey::from_trusted),
+        teams: BTreeSet::new(),
         created_at: to_utc(created_at),
         disabled_at: disabled_at.map(to_utc),
         has_password: hash.is_some(),
     };
+    Ok((user, hash))
+}
+
+/// The teams of one user, by name.
+pub fn teams_of(conn: &mut DbConn, user_id: i64) -> Result<BTreeSet<TeamKey>, StoreError> {
+    Ok(user_teams::table
+        .select(user_teams::team)
+        .filter(user_teams::user_id.eq(user_id))
+        .load::<String>(conn)?
+        .into_iter()
+        .map(TeamKey::from_trusted)
+        .collect())
+}
+
+/// A user read from a row, with their teams.
+fn with_teams(conn: &mut DbConn, r: Row) -> Result<(User, Option<String>), StoreError> {
+    let (mut user, hash) = from_row(r)?;
+    user.teams = teams_of(conn, user.id)?;
     Ok((user, hash))
 }
 
@@ -151,7 +169,7 @@ pub fn check_credentials(
             .filter(users::email.eq(email.as_str()))
             .first::<Row>(conn)
             .optional()?
-            .map(from_row)
+            .map(|r| with_teams(conn, r))
             .transpose()?,
         Err(_) => None,
     };
@@ -182,7 +200,6 @@ pub fn invite(
                 users::email.eq(new.email.as_str()),
                 users::name.eq(&new.name),
                 users::role.eq(new.role.as_str()),
-                users::team.eq(new.team.as_ref().map(|t| t.as_str().to_owned())),
                 users::created_at.eq(to_naive(now)),
             ))
             .execute(conn);
@@ -205,6 +222,20 @@ pub fn invite(
             .first::<Row>(conn)
             .map_err(StoreError::from)
             .and_then(from_row)?;
+        // One row at a time: a multi-backend connection has no batch insert (at most
+        // `api::users::MAX_TEAMS` rows).
+        for team in &new.teams {
+            diesel::insert_into(user_teams::table)
+                .values((
+                    user_teams::user_id.eq(user.id),
+                    user_teams::team.eq(team.as_str()),
+                ))
+                .execute(conn)?;
+        }
+        let user = User {
+            teams: new.teams.clone(),
+            ..user
+        };
         let token = new_invite(conn, user.id, ttl, now)?;
         super::audit::record(
             conn,
@@ -334,18 +365,33 @@ pub fn find(conn: &mut DbConn, id: i64) -> Result<Option<User>, StoreError> {
         .filter(users::id.eq(id))
         .first::<Row>(conn)
         .optional()?
-        .map(|r| from_row(r).map(|(u, _)| u))
+        .map(|r| with_teams(conn, r).map(|(u, _)| u))
         .transpose()
 }
 
-/// Every user, oldest first.
+/// Every user, oldest first, with their teams (two queries).
 pub fn list(conn: &mut DbConn) -> Result<Vec<User>, StoreError> {
+    let mut teams: BTreeMap<i64, BTreeSet<TeamKey>> = BTreeMap::new();
+    for (user_id, team) in user_teams::table
+        .select((user_teams::user_id, user_teams::team))
+        .load::<(i64, String)>(conn)?
+    {
+        teams
+            .entry(user_id)
+            .or_default()
+            .insert(TeamKey::from_trusted(team));
+    }
     users::table
         .select(columns())
         .order(users::id.asc())
         .load::<Row>(conn)?
         .into_iter()
-        .map(|r| from_row(r).map(|(u, _)| u))
+        .map(|r| {
+            from_row(r).map(|(u, _)| User {
+                teams: teams.remove(&u.id).unwrap_or_default(),
+                ..u
+            })
+        })
         .collect()
 }
 
@@ -392,7 +438,7 @@ fn audit_json(user: &User) -> serde_json::Value {
         "email": user.email.as_str(),
         "name": user.name,
         "role": user.role.as_str(),
-        "team": user.team.as_ref().map(|t| t.as_str()),
+        "teams": user.teams.iter().map(TeamKey::as_str).collect::<Vec<_>>(),
         "disabled_at": user.disabled_at,
         "has_password": user.has_password,
     })
