@@ -402,6 +402,9 @@ async fn post_form(
 }
 
 fn no_redirects() -> reqwest::Client {
+    // reqwest is built without a default TLS provider: install it here too, so a test
+    // using this client passes when it runs alone.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
