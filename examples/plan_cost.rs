@@ -2,7 +2,8 @@
 //! mode, continuous reading) and the report's outlook for an undecided rate (bounded
 //! horizon, 200 reads), at the sizes the API and the report meet.
 //!
-//! Run: `cargo run --release --example plan_cost`. Prints the median of 5 runs per case.
+//! Run: `cargo run --release --example plan_cost` (or without `--release`: the debug build
+//! the contract tests serve). Prints the median of 5 runs per case.
 
 use std::time::{Duration, Instant};
 
@@ -24,12 +25,21 @@ fn median_of_5(mut f: impl FnMut()) -> Duration {
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    println!("| plan (sequential, look 1) | target | minimum | planned | median | p90 | time |");
+    println!(
+        "| plan (sequential) | target | minimum | planned | horizon | look | median | p90 | time |"
+    );
+    // The usual plans, then the worst cases: a minimum rate on the target (no verdict
+    // settles the walks, the whole horizon is followed) at p near 1/2, near 0 and near 1.
     for (target, minimum, planned) in [
         (0.02, 0.025, 2_000_u64),
         (0.05, 0.0625, 5_000),
         (0.2, 0.25, 5_000),
         (0.05, 0.0625, 50_000),
+        (0.5, 0.5001, 5_000),
+        (0.5, 0.5001, 1_000_000),
+        (0.05, 0.05001, 1_000_000),
+        (1e-9, 2e-9, 1_000_000),
+        (0.9998, 0.9999, 1_000_000),
     ] {
         let req = PlanRequest {
             mode: Mode::Sequential,
@@ -46,8 +56,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             let _ = plan(req);
         });
         println!(
-            "| | {target} | {minimum} | {planned} | {:?} | {:?} | {t:.1?} |",
-            p.exposures_median, p.exposures_p90
+            "| | {target} | {minimum} | {planned} | {} | {} | {:?} | {:?} | {t:.1?} |",
+            p.horizon.unwrap_or_default(),
+            p.look_every.unwrap_or_default(),
+            p.exposures_median,
+            p.exposures_p90
         );
     }
     println!();

@@ -170,9 +170,10 @@ enum UsersAction {
         /// admin, writer or viewer.
         #[arg(long)]
         role: String,
-        /// The team a writer decides for.
-        #[arg(long)]
-        team: Option<String>,
+        /// A team a writer writes and decides for; repeat for several
+        /// (`--team growth --team support`).
+        #[arg(long = "team", value_name = "TEAM")]
+        teams: Vec<String>,
         /// Where people reach the pages, for the link (default: http://<server.bind>).
         #[arg(long, value_name = "URL")]
         base_url: Option<String>,
@@ -323,7 +324,7 @@ fn demo_viewer(store: &Store) -> anyhow::Result<Option<(String, String)>> {
         email: Email::parse(DEMO_EMAIL).map_err(|e| anyhow::anyhow!("demo email {e}"))?,
         name: "Demo viewer".into(),
         role: offerlab::domain::access::Role::Viewer,
-        team: None,
+        teams: std::collections::BTreeSet::new(),
     };
     let mut secret = [0u8; 9];
     rand::RngExt::fill(&mut rand::rng(), &mut secret);
@@ -834,12 +835,11 @@ fn main() -> anyhow::Result<()> {
                     email,
                     name,
                     role,
-                    team,
+                    teams,
                     base_url,
                 } => {
-                    let new =
-                        offerlab::api::users::parse_invite(&email, &name, &role, team.as_deref())
-                            .map_err(|e| anyhow::anyhow!("{}", describe(&e)))?;
+                    let new = offerlab::api::users::parse_invite(&email, &name, &role, &teams)
+                        .map_err(|e| anyhow::anyhow!("{}", describe(&e)))?;
                     let ttl = chrono::Duration::hours(i64::from(settings.dashboard.invite_hours));
                     let (user, token) = store::users::invite(
                         &mut conn,
@@ -856,7 +856,14 @@ fn main() -> anyhow::Result<()> {
                         user.name,
                         user.email,
                         user.role,
-                        user.team.map(|t| format!(", team {t}")).unwrap_or_default(),
+                        {
+                            let names: Vec<&str> = user.teams.iter().map(|t| t.as_str()).collect();
+                            match names.len() {
+                                0 => String::new(),
+                                1 => format!(", team {}", names.join("")),
+                                _ => format!(", teams {}", names.join(", ")),
+                            }
+                        },
                         settings.dashboard.invite_hours,
                     );
                     println!("{}/invite/{token}", base.trim_end_matches('/'));
@@ -868,7 +875,11 @@ fn main() -> anyhow::Result<()> {
                             "{:>4}  {:<8} {:<12} {:<9} {} <{}>",
                             view.id,
                             view.role.as_str(),
-                            view.team.unwrap_or_else(|| "-".into()),
+                            if view.teams.is_empty() {
+                                "-".to_owned()
+                            } else {
+                                view.teams.join(",")
+                            },
                             view.status,
                             view.name,
                             view.email,

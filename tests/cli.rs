@@ -402,6 +402,9 @@ async fn post_form(
 }
 
 fn no_redirects() -> reqwest::Client {
+    // reqwest is built without a default TLS provider: install it here too, so a test
+    // using this client passes when it runs alone.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
@@ -490,6 +493,8 @@ fn passwords_hashes_and_tokens_never_reach_the_logs() {
             "writer",
             "--team",
             "growth",
+            "--team",
+            "support",
             "--base-url",
             "http://pages.example",
             "--database",
@@ -504,6 +509,7 @@ fn passwords_hashes_and_tokens_never_reach_the_logs() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(stdout.contains("lee@example.com"), "{stdout}");
+    assert!(stdout.contains("teams growth, support"), "{stdout}");
     let link = stdout.lines().last().unwrap().to_owned();
     let path = link
         .strip_prefix("http://pages.example")

@@ -21,6 +21,21 @@ pub const CONTINUOUS_LOOKS: u64 = 100_000;
 pub const HORIZON_PLANNED_MULTIPLE: u64 = 20;
 /// The largest horizon followed, in exposures.
 pub const MAX_HORIZON: u64 = 1_000_000;
+/// The shortest horizon followed, in exposures.
+pub const MIN_HORIZON: u64 = 10_000;
+/// Bound on a plan's work, in units of horizon^1.5 × √(p(1 − p)) at the minimum rate p.
+///
+/// The dynamic programme carries the undecided walks over a window of about ±8 standard
+/// deviations of the successes, √(n·p(1 − p)) at n exposures, and convolves it with a
+/// kernel of `look_every` + 1 values per read (one or two per exposure whatever the reading
+/// step), so following a horizon H costs about Σ_{n ≤ H} 16·√(n·p(1 − p)) ∝ H^1.5 ·
+/// √(p(1 − p)) operations when no verdict settles the walks early (a minimum rate close to
+/// the target). This bound is that cost at a horizon of 25,000 and p = 1/2 (the most
+/// variable walk): a few seconds in a debug build, tens of milliseconds in release
+/// (BENCHMARKS.md). A plan at a small rate follows a longer horizon: 40,548 exposures at
+/// 6.25%, 54,317 at 2.5%, 73,345 at 1%. Before this bound a horizon of 1,000,000 at p near
+/// 1/2 took minutes in a debug build.
+pub const PLAN_WORK: f64 = 1_976_424.0;
 
 /// What a plan is asked for.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -74,7 +89,9 @@ pub struct Plan {
     /// ⌈horizon / 100,000⌉ (reading less often can only make the quantiles later).
     pub look_every: Option<u64>,
     /// Sequential mode: exposures followed, 20 × `planned_exposures` (at least 10,000,
-    /// at most 1,000,000).
+    /// at most 1,000,000), and at most what keeps the calculation's work bounded:
+    /// (1,976,424 / √(p(1 − p)))^(2/3) at p = `minimum_rate` (25,000 at p = 1/2,
+    /// 40,548 at 6.25%; never below 10,000).
     pub horizon: Option<u64>,
     /// Fixed mode: one-sided exact-size normal approximation: exposures so that a true
     /// rate of `minimum_rate` is declared above `target_preorder_rate` with the given
@@ -103,11 +120,25 @@ pub struct PlanError {
     pub reason: String,
 }
 
-/// The horizon a sequential plan follows: 20 × planned, within [10,000, 1,000,000].
-pub fn horizon_for(planned_exposures: u64) -> u64 {
-    planned_exposures
+/// The horizon a sequential plan follows for walks at the rate `minimum_rate`: 20 ×
+/// planned, within [10,000, 1,000,000], and at most the horizon whose work reaches
+/// [`PLAN_WORK`] (`(PLAN_WORK / √(p(1 − p)))^(2/3)`, never below 10,000).
+pub fn horizon_for(planned_exposures: u64, minimum_rate: f64) -> u64 {
+    let wanted = planned_exposures
         .saturating_mul(HORIZON_PLANNED_MULTIPLE)
-        .clamp(10_000, MAX_HORIZON)
+        .clamp(MIN_HORIZON, MAX_HORIZON);
+    wanted.min(work_horizon(minimum_rate))
+}
+
+/// The longest horizon whose work stays within [`PLAN_WORK`] for walks at rate `p`.
+pub fn work_horizon(p: f64) -> u64 {
+    let spread = (p * (1.0 - p)).max(1e-12).sqrt();
+    let h = (PLAN_WORK / spread).powf(2.0 / 3.0);
+    if h.is_finite() && h < MAX_HORIZON as f64 {
+        (h.floor() as u64).max(MIN_HORIZON)
+    } else {
+        MAX_HORIZON
+    }
 }
 
 /// Exposures between two reads: 1 up to [`CONTINUOUS_LOOKS`] exposures followed, else the
@@ -163,7 +194,7 @@ pub fn plan(req: PlanRequest) -> Result<Plan, PlanError> {
     };
     match req.mode {
         Mode::Sequential => {
-            let horizon = horizon_for(req.planned_exposures);
+            let horizon = horizon_for(req.planned_exposures, req.minimum_rate);
             let look_every = look_every_for(horizon);
             let design = SequentialDesign {
                 target: req.target_preorder_rate,
@@ -218,4 +249,26 @@ pub fn plan(req: PlanRequest) -> Result<Plan, PlanError> {
         _ => None,
     };
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_horizon_bounds_the_work() {
+        for p in [1e-9, 0.001, 0.0625, 0.3, 0.5, 0.7, 0.999, 1.0 - 1e-9] {
+            let h = horizon_for(1_000_000, p);
+            assert!((MIN_HORIZON..=MAX_HORIZON).contains(&h), "{p}: {h}");
+            let work = (h as f64).powf(1.5) * (p * (1.0 - p)).sqrt();
+            assert!(work <= PLAN_WORK * 1.000_001, "{p}: {h} costs {work}");
+        }
+        // The most variable walk: 25,000; a short plan keeps 20 × planned, at least 10,000.
+        assert_eq!(horizon_for(1_000_000, 0.5), 25_000);
+        assert_eq!(horizon_for(100, 0.5), MIN_HORIZON);
+        assert_eq!(horizon_for(1_000, 0.0625), 20_000);
+        assert_eq!(horizon_for(1_000_000, 1e-9), MAX_HORIZON);
+        // Smaller rates follow longer horizons.
+        assert!(horizon_for(1_000_000, 0.01) > horizon_for(1_000_000, 0.0625));
+    }
 }

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::error::{ApiError, Problem};
+use super::error::ApiError;
 use super::{AppState, blocking};
 use crate::domain::audit::{ActorKind, TargetType};
 use crate::store::audit::{self, AuditFilter, AuditPage, AuditRecord};
@@ -176,9 +176,6 @@ pub async fn load_audit(
     params(AuditQuery),
     responses(
         (status = 200, body = AuditLogPage),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn list_audit(

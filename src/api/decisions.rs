@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::error::{ApiError, Problem};
+use super::error::ApiError;
 use super::extract::PathKey;
 use super::{AppState, reading};
 use crate::analysis::Report;
@@ -119,7 +119,6 @@ pub async fn load_decisions(
     params(("key" = String, Path, description = "Initiative key")),
     responses(
         (status = 200, body = DecisionList),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn list_decisions(

@@ -445,9 +445,7 @@ fn parse_batch(
     ),
     responses(
         (status = 200, body = IngestOutcome),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The initiative is not running, or an event_id is already used for a different event (`event-id-conflict`)", body = Problem, content_type = "application/problem+json"),
-        (status = 413, body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "The body is neither `application/json` nor `text/csv` (`unsupported-media-type`)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Well-formed but invalid: `errors` names every bad event and field and why, for CSV by `line` and column; nothing was stored (`validation`)", body = Problem, content_type = "application/problem+json"),
     )
@@ -491,7 +489,6 @@ pub async fn post_events(
     request_body = AssignmentInput,
     responses(
         (status = 200, body = AssignmentView),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The initiative is not running", body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json"),
     )
@@ -658,7 +655,6 @@ pub struct SummaryView {
     params(("key" = String, Path, description = "Initiative key")),
     responses(
         (status = 200, body = SummaryView),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn summary(
@@ -773,8 +769,6 @@ pub struct EventPage {
     params(("key" = String, Path, description = "Initiative key"), EventPageQuery),
     responses(
         (status = 200, body = EventPage),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn list_events(

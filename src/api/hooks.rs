@@ -253,7 +253,6 @@ pub async fn stripe_hook(
     params(("Typeform-Signature" = String, Header, description = "sha256=<base64>")),
     responses(
         (status = 200, body = HookReceipt),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No secret configured (`hook-not-configured`)", body = Problem, content_type = "application/problem+json"),
         (status = 503, body = Problem, content_type = "application/problem+json"),
     )
@@ -298,7 +297,6 @@ pub async fn typeform_hook(
     params(("X-Offerlab-Signature" = String, Header, description = "sha256=<base64>")),
     responses(
         (status = 200, body = HookReceipt),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No secret configured (`hook-not-configured`)", body = Problem, content_type = "application/problem+json"),
         (status = 503, body = Problem, content_type = "application/problem+json"),
     )
@@ -449,7 +447,6 @@ pub fn inbox_filter(q: &InboxQuery) -> Result<inbox::Filter, ApiError> {
     params(InboxQuery),
     responses(
         (status = 200, body = InboxPage),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn list_inbox(
@@ -479,7 +476,6 @@ pub async fn list_inbox(
     params(("id" = i64, Path, description = "Inbox entry id")),
     responses(
         (status = 200, body = InboxEntryView),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn replay_inbox(
@@ -552,7 +548,6 @@ pub struct SurveyMappingInput {
     request_body = SurveyMappingInput,
     responses(
         (status = 200, body = SurveyMapping),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The form is mapped to another initiative", body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json"),
     )

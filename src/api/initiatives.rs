@@ -639,7 +639,6 @@ pub async fn create_initiative(
     params(ListQuery),
     responses(
         (status = 200, body = InitiativeList),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn list_initiatives(
@@ -673,7 +672,6 @@ pub async fn list_initiatives(
     params(("key" = String, Path, description = "Initiative key")),
     responses(
         (status = 200, body = InitiativeView),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn get_initiative(
@@ -696,7 +694,6 @@ pub async fn get_initiative(
     request_body = InitiativePatchInput,
     responses(
         (status = 200, body = InitiativeView),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Not a draft", body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json"),
     )
@@ -727,7 +724,6 @@ pub async fn update_initiative(
     params(("key" = String, Path, description = "Initiative key")),
     responses(
         (status = 200, body = InitiativeView),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Not a draft", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -774,7 +770,6 @@ pub struct ConcludedView {
     request_body = ConcludeInput,
     responses(
         (status = 200, body = ConcludedView),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Not running", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields, or a decision against the evidence without override_reason", body = Problem, content_type = "application/problem+json"),
     )

@@ -187,8 +187,6 @@ pub fn parse_key_request(
     request_body = KeyRequest,
     responses(
         (status = 201, body = CreatedKeyView),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -219,8 +217,6 @@ pub async fn create_key(
     tag = "keys",
     responses(
         (status = 200, body = KeyList),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn list_keys(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
@@ -241,9 +237,6 @@ pub async fn list_keys(state: web::Data<AppState>) -> Result<HttpResponse, ApiEr
     params(("id" = i64, Path, description = "Key id")),
     responses(
         (status = 200, body = KeyView),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn revoke_key(

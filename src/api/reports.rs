@@ -43,7 +43,6 @@ pub struct ReportView {
     params(("key" = String, Path, description = "Initiative key")),
     responses(
         (status = 200, body = ReportView),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn get_report(
@@ -385,7 +384,6 @@ pub fn report_csv(report: &Report) -> Result<Vec<u8>, ApiError> {
     params(("key" = String, Path, description = "Initiative key")),
     responses(
         (status = 200, content_type = "text/csv", body = String),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn report_csv_export(

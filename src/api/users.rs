@@ -1,6 +1,8 @@
 //! `/api/v1/users`: people who sign in to the pages (admins; the route table enforces
 //! it). An admin invites someone; the invite link lets them set a password once.
 
+use std::collections::BTreeSet;
+
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
@@ -37,9 +39,14 @@ pub struct InviteInput {
     /// `admin`, `writer` or `viewer`.
     #[schema(pattern = "^(admin|writer|viewer)$", example = "writer")]
     pub role: String,
-    /// The team a writer decides for (required for writers, not allowed otherwise).
-    #[schema(pattern = "^[a-z0-9][a-z0-9_-]*$", min_length = 1, max_length = 64)]
-    pub team: Option<String>,
+    /// The teams a writer writes and decides for (at least one for writers; none
+    /// otherwise). A name given twice counts once.
+    #[schema(
+        max_items = 20,
+        value_type = Option<Vec<super::schema::Slug>>,
+        example = json!(["growth", "support"])
+    )]
+    pub teams: Option<Vec<String>>,
 }
 
 /// A user as listed: never a password or its hash.
@@ -49,7 +56,8 @@ pub struct UserView {
     pub email: String,
     pub name: String,
     pub role: Role,
-    pub team: Option<String>,
+    /// The teams a writer writes for, by name (empty for admins and viewers).
+    pub teams: Vec<String>,
     /// `invited` (no password set yet), `active` or `disabled`.
     pub status: String,
     pub created_at: DateTime<Utc>,
@@ -68,7 +76,7 @@ impl From<User> for UserView {
             email: u.email.to_string(),
             name: u.name,
             role: u.role,
-            team: u.team.map(|t| t.to_string()),
+            teams: u.teams.iter().map(ToString::to_string).collect(),
             status: status.into(),
             created_at: u.created_at,
             disabled_at: u.disabled_at,
@@ -91,35 +99,60 @@ pub struct UserList {
     pub users: Vec<UserView>,
 }
 
-/// Parses an invite: email, name, role, and a team exactly when the role is writer.
-pub fn parse_invite(
+/// The most teams one person may write for.
+pub const MAX_TEAMS: usize = 20;
+
+/// Parses an invite: email, name, role, and at least one team exactly when the role is
+/// writer. Blank team names are ignored; a name given twice counts once.
+pub fn parse_invite<S: AsRef<str>>(
     email: &str,
     name: &str,
     role: &str,
-    team: Option<&str>,
+    teams: &[S],
 ) -> Result<NewUser, FieldErrors> {
     let mut errors = FieldErrors::default();
     let email = errors.take("email", Email::parse(email));
     let name = errors.take("name", parse_user_name(name));
     let role = errors.take("role", Role::parse(role));
-    let team = match (role, team.filter(|t| !t.trim().is_empty())) {
-        (Some(Role::Writer), Some(t)) => errors.take("team", TeamKey::parse(t.trim())).map(Some),
-        (Some(Role::Writer), None) => {
-            errors.push("team", "is required for a writer");
-            None
+    let given: Vec<&str> = teams
+        .iter()
+        .map(|t| t.as_ref().trim())
+        .filter(|t| !t.is_empty())
+        .collect();
+    let mut parsed = BTreeSet::new();
+    let mut teams_ok = true;
+    for t in &given {
+        match TeamKey::parse(*t) {
+            Ok(team) => {
+                parsed.insert(team);
+            }
+            Err(reason) => {
+                errors.push("teams", format!("'{t}': {reason}"));
+                teams_ok = false;
+            }
         }
-        (Some(_), Some(_)) => {
-            errors.push("team", "only writers have a team");
-            None
+    }
+    if parsed.len() > MAX_TEAMS {
+        errors.push("teams", format!("at most {MAX_TEAMS} teams"));
+        teams_ok = false;
+    }
+    match (role, given.is_empty()) {
+        (Some(Role::Writer), true) => {
+            errors.push("teams", "a writer needs at least one team");
+            teams_ok = false;
         }
-        (_, _) => Some(None),
-    };
+        (Some(Role::Admin | Role::Viewer), false) => {
+            errors.push("teams", "only writers have teams");
+            teams_ok = false;
+        }
+        _ => {}
+    }
     errors.finish(|| {
         Some(NewUser {
             email: email?,
             name: name?,
             role: role?,
-            team: team?,
+            teams: teams_ok.then_some(parsed)?,
         })
     })
 }
@@ -159,8 +192,6 @@ pub fn invite_url(req: &HttpRequest, token: &str) -> String {
     request_body = InviteInput,
     responses(
         (status = 201, body = InvitedView),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The email has an account already", body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json"),
     )
@@ -175,7 +206,7 @@ pub async fn invite_user(
         &input.email,
         &input.name,
         &input.role,
-        input.team.as_deref(),
+        input.teams.as_deref().unwrap_or_default(),
     )
     .map_err(ApiError::invalid)?;
     let (user, token, expires_at) = invite(&state, &caller, new).await?;
@@ -188,7 +219,7 @@ pub async fn invite_user(
 
 /// List users (admins).
 ///
-/// Everyone invited, with role, team and whether they are active, invited or disabled;
+/// Everyone invited, with role, teams and whether they are active, invited or disabled;
 /// never a password or its hash.
 #[utoipa::path(
     get,
@@ -196,8 +227,6 @@ pub async fn invite_user(
     tag = "users",
     responses(
         (status = 200, body = UserList),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn list_users(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
@@ -218,9 +247,6 @@ pub async fn list_users(state: web::Data<AppState>) -> Result<HttpResponse, ApiE
     params(("id" = i64, Path, description = "User id")),
     responses(
         (status = 200, body = UserView),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn disable_user(

@@ -118,8 +118,6 @@ pub fn parse_webhook(input: &WebhookInput, allow_private: bool) -> Result<NewWeb
     request_body = WebhookInput,
     responses(
         (status = 201, body = CreatedWebhookView),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -152,8 +150,6 @@ pub async fn create_webhook(
     tag = "webhooks",
     responses(
         (status = 200, body = WebhookList),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn list_webhooks(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
@@ -179,9 +175,6 @@ fn parse_id(raw: &str, what: &str) -> Result<i64, ApiError> {
     params(("id" = i64, Path, description = "Webhook id")),
     responses(
         (status = 204, description = "Removed"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn delete_webhook(
@@ -218,9 +211,6 @@ pub struct DeliveryQuery {
     params(("id" = i64, Path, description = "Webhook id"), DeliveryQuery),
     responses(
         (status = 200, body = DeliveryList),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn list_deliveries(
@@ -251,9 +241,6 @@ pub async fn list_deliveries(
     ),
     responses(
         (status = 202, description = "Queued again"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn replay_delivery(

@@ -1,5 +1,7 @@
 //! Who may do what: roles, teams and the decision for one request.
 
+use std::collections::BTreeSet;
+
 use super::TeamKey;
 use super::initiative::text_enum;
 
@@ -45,8 +47,9 @@ impl std::fmt::Display for Who {
 pub struct Caller {
     pub who: Who,
     pub role: Role,
-    /// The team a writer writes for (admins and viewers have none).
-    pub team: Option<TeamKey>,
+    /// The teams a writer writes for: an API key's one team, or every team of a person
+    /// (admins and viewers have none).
+    pub teams: BTreeSet<TeamKey>,
 }
 
 /// What a request needs, as classified by the route table.
@@ -71,8 +74,8 @@ pub enum Denied {
     ReadOnly,
     #[error("only admins may do this")]
     AdminOnly,
-    #[error("this caller writes for team '{key_team}', not '{wanted}'")]
-    OtherTeam { key_team: String, wanted: String },
+    #[error("this caller writes for {own}, not for team '{wanted}'")]
+    OtherTeam { own: String, wanted: String },
     #[error("this writer has no team")]
     NoTeam,
 }
@@ -86,17 +89,41 @@ impl Caller {
             (Role::Viewer, _) => Err(Denied::ReadOnly),
             (Role::Writer, Need::Contribute) => Ok(()),
             (Role::Writer, Need::WriteFor { teams }) => {
-                let own = self.team.as_ref().ok_or(Denied::NoTeam)?;
-                match teams.iter().find(|t| *t != own) {
+                if self.teams.is_empty() {
+                    return Err(Denied::NoTeam);
+                }
+                match teams.iter().find(|t| !self.teams.contains(*t)) {
                     None => Ok(()),
                     Some(other) => Err(Denied::OtherTeam {
-                        key_team: own.to_string(),
+                        own: self.teams_text(),
                         wanted: other.to_string(),
                     }),
                 }
             }
         }
     }
+
+    /// Whether the caller may write for `team` (an admin always; a writer of that team).
+    pub fn writes_for(&self, team: &TeamKey) -> bool {
+        self.allows(&Need::WriteFor {
+            teams: vec![team.clone()],
+        })
+        .is_ok()
+    }
+
+    /// "team 'growth'" or "teams 'growth', 'support'".
+    fn teams_text(&self) -> String {
+        let names: Vec<String> = self.teams.iter().map(|t| format!("'{t}'")).collect();
+        match names.len() {
+            1 => format!("team {}", names.join("")),
+            _ => format!("teams {}", names.join(", ")),
+        }
+    }
+}
+
+/// The teams of a caller from an optional single team (an API key's).
+pub fn one_team(team: Option<TeamKey>) -> BTreeSet<TeamKey> {
+    team.into_iter().collect()
 }
 
 #[cfg(test)]
@@ -112,17 +139,17 @@ mod tests {
         let admin = Caller {
             who: Who::Key(1),
             role: Role::Admin,
-            team: None,
+            teams: BTreeSet::new(),
         };
         let viewer = Caller {
             who: Who::Key(2),
             role: Role::Viewer,
-            team: None,
+            teams: BTreeSet::new(),
         };
         let growth = Caller {
             who: Who::Key(3),
             role: Role::Writer,
-            team: Some(team("growth")),
+            teams: one_team(Some(team("growth"))),
         };
         let write_growth = Need::WriteFor {
             teams: vec![team("growth")],
@@ -144,5 +171,45 @@ mod tests {
         assert_eq!(growth.allows(&Need::Admin), Err(Denied::AdminOnly));
         // An initiative that does not exist involves no team: the handler answers 404.
         assert!(growth.allows(&Need::WriteFor { teams: vec![] }).is_ok());
+    }
+
+    #[test]
+    fn a_writer_of_several_teams_writes_for_each_of_them_only() {
+        let both = Caller {
+            who: Who::User(4),
+            role: Role::Writer,
+            teams: [team("growth"), team("support")].into_iter().collect(),
+        };
+        assert!(both.writes_for(&team("growth")));
+        assert!(both.writes_for(&team("support")));
+        assert!(!both.writes_for(&team("platform")));
+        // Moving an initiative between two of their teams is allowed; to a third is not.
+        assert!(
+            both.allows(&Need::WriteFor {
+                teams: vec![team("growth"), team("support")],
+            })
+            .is_ok()
+        );
+        let denied = both.allows(&Need::WriteFor {
+            teams: vec![team("growth"), team("platform")],
+        });
+        assert_eq!(
+            denied,
+            Err(Denied::OtherTeam {
+                own: "teams 'growth', 'support'".into(),
+                wanted: "platform".into(),
+            })
+        );
+        let none = Caller {
+            teams: BTreeSet::new(),
+            ..both
+        };
+        assert!(!none.writes_for(&team("growth")));
+        let viewer = Caller {
+            who: Who::User(5),
+            role: Role::Viewer,
+            teams: BTreeSet::new(),
+        };
+        assert!(!viewer.writes_for(&team("growth")));
     }
 }

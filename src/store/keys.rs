@@ -8,7 +8,7 @@ use sha2::{Digest, Sha256};
 use super::schema::api_keys::dsl as k;
 use super::{DbConn, StoreError, to_naive, to_utc};
 use crate::domain::TeamKey;
-use crate::domain::access::{Caller, Role, Who};
+use crate::domain::access::{Caller, Role, Who, one_team};
 use crate::domain::audit::{Action, Actor, AuditEntry};
 
 /// Every key starts with this, so leaked keys are easy to recognise and scan for.
@@ -212,7 +212,7 @@ pub fn caller(conn: &mut DbConn, secret: &str) -> Result<Option<Caller>, StoreEr
     Ok(Some(Caller {
         who: Who::Key(id),
         role,
-        team: team.map(TeamKey::from_trusted),
+        teams: one_team(team.map(TeamKey::from_trusted)),
     }))
 }
 

@@ -109,10 +109,12 @@ diesel::joinable!(decisions -> initiatives (initiative_id));
 
 diesel::joinable!(sessions -> api_keys (key_id));
 diesel::joinable!(invites -> users (user_id));
+diesel::joinable!(user_teams -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     api_keys,
     users,
+    user_teams,
     invites,
     sessions,
     segments,
@@ -177,10 +179,16 @@ diesel::table! {
         email -> Text,
         name -> Text,
         role -> Text,
-        team -> Nullable<Text>,
         password_hash -> Nullable<Text>,
         created_at -> Timestamp,
         disabled_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    user_teams (user_id, team) {
+        user_id -> BigInt,
+        team -> Text,
     }
 }
 

@@ -7,7 +7,7 @@ use rand::RngExt;
 use super::schema::{api_keys, sessions, users};
 use super::{DbConn, StoreError, to_naive};
 use crate::domain::TeamKey;
-use crate::domain::access::{Caller, Role, Who};
+use crate::domain::access::{Caller, Role, Who, one_team};
 
 /// What a token opens.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, diesel::AsExpression, diesel::FromSqlRow)]
@@ -97,21 +97,21 @@ pub fn owner(
             .optional()?
             .map(|(id, role, team, name)| (id, role, team, name, Who::Key(id))),
         Some((None, Some(user_id))) => users::table
-            .select((users::id, users::role, users::team, users::name))
+            .select((users::id, users::role, users::name))
             .filter(users::id.eq(user_id))
             .filter(users::disabled_at.is_null())
-            .first::<(i64, Role, Option<String>, String)>(conn)
+            .first::<(i64, Role, String)>(conn)
             .optional()?
-            .map(|(id, role, team, name)| (id, role, team, name, Who::User(id))),
+            .map(|(id, role, name)| (id, role, None, name, Who::User(id))),
         _ => None,
     };
     row.map(|(_, role, team, name, who)| {
+        let teams = match who {
+            Who::Key(_) => one_team(team.map(TeamKey::from_trusted)),
+            Who::User(id) => super::users::teams_of(conn, id)?,
+        };
         Ok(SessionOwner {
-            caller: Caller {
-                who,
-                role,
-                team: team.map(TeamKey::from_trusted),
-            },
+            caller: Caller { who, role, teams },
             name,
         })
     })

@@ -1,6 +1,7 @@
 //! People who sign in, and their one-time invites. Passwords are stored as Argon2id PHC
 //! strings (salted, with the parameters in the string); invite tokens as a SHA-256.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::LazyLock;
 
 use argon2::Argon2;
@@ -9,7 +10,7 @@ use chrono::{DateTime, Duration, Utc};
 use diesel::prelude::*;
 use rand::RngExt;
 
-use super::schema::{invites, sessions, users};
+use super::schema::{invites, sessions, user_teams, users};
 use super::{DbConn, StoreError, keys::hash_key, to_naive, to_utc};
 use crate::domain::TeamKey;
 use crate::domain::access::{Caller, Role, Who};
@@ -23,7 +24,8 @@ pub struct User {
     pub email: Email,
     pub name: String,
     pub role: Role,
-    pub team: Option<TeamKey>,
+    /// The teams a writer writes for (none for admins and viewers).
+    pub teams: BTreeSet<TeamKey>,
     pub created_at: DateTime<Utc>,
     pub disabled_at: Option<DateTime<Utc>>,
     /// Whether a password was set (the invite was accepted).
@@ -35,7 +37,7 @@ impl User {
         Caller {
             who: Who::User(self.id),
             role: self.role,
-            team: self.team.clone(),
+            teams: self.teams.clone(),
         }
     }
 }
@@ -46,7 +48,8 @@ pub struct NewUser {
     pub email: Email,
     pub name: String,
     pub role: Role,
-    pub team: Option<TeamKey>,
+    /// A writer's teams (at least one); empty for admins and viewers.
+    pub teams: BTreeSet<TeamKey>,
 }
 
 /// A `users` row.
@@ -57,7 +60,6 @@ struct Row {
     email: String,
     name: String,
     role: Role,
-    team: Option<String>,
     password_hash: Option<String>,
     created_at: chrono::NaiveDateTime,
     disabled_at: Option<chrono::NaiveDateTime>,
@@ -70,12 +72,30 @@ fn from_row(r: Row) -> (User, Option<String>) {
         email: Email::from_trusted(r.email),
         name: r.name,
         role: r.role,
-        team: r.team.map(TeamKey::from_trusted),
+        teams: BTreeSet::new(),
         created_at: to_utc(r.created_at),
         disabled_at: r.disabled_at.map(to_utc),
         has_password: r.password_hash.is_some(),
     };
     (user, r.password_hash)
+}
+
+/// The teams of one user, by name.
+pub fn teams_of(conn: &mut DbConn, user_id: i64) -> Result<BTreeSet<TeamKey>, StoreError> {
+    Ok(user_teams::table
+        .select(user_teams::team)
+        .filter(user_teams::user_id.eq(user_id))
+        .load::<String>(conn)?
+        .into_iter()
+        .map(TeamKey::from_trusted)
+        .collect())
+}
+
+/// A user read from a row, with their teams.
+fn with_teams(conn: &mut DbConn, r: Row) -> Result<(User, Option<String>), StoreError> {
+    let (mut user, hash) = from_row(r);
+    user.teams = teams_of(conn, user.id)?;
+    Ok((user, hash))
 }
 
 /// Hashes a password with Argon2id (the crate's defaults: m = 19 MiB, t = 2, p = 1,
@@ -132,7 +152,8 @@ pub fn check_credentials(
             .filter(users::email.eq(email.as_str()))
             .first(conn)
             .optional()?
-            .map(from_row),
+            .map(|r| with_teams(conn, r))
+            .transpose()?,
         Err(_) => None,
     };
     match found {
@@ -162,7 +183,6 @@ pub fn invite(
                 users::email.eq(new.email.as_str()),
                 users::name.eq(&new.name),
                 users::role.eq(new.role),
-                users::team.eq(new.team.as_ref().map(|t| t.as_str().to_owned())),
                 users::created_at.eq(to_naive(now)),
             ))
             .execute(conn);
@@ -184,6 +204,20 @@ pub fn invite(
             .filter(users::email.eq(new.email.as_str()))
             .first(conn)
             .map(from_row)?;
+        // One row at a time: a multi-backend connection has no batch insert (at most
+        // `api::users::MAX_TEAMS` rows).
+        for team in &new.teams {
+            diesel::insert_into(user_teams::table)
+                .values((
+                    user_teams::user_id.eq(user.id),
+                    user_teams::team.eq(team.as_str()),
+                ))
+                .execute(conn)?;
+        }
+        let user = User {
+            teams: new.teams.clone(),
+            ..user
+        };
         let token = new_invite(conn, user.id, ttl, now)?;
         super::audit::record(
             conn,
@@ -308,22 +342,39 @@ pub fn password_hash(conn: &mut DbConn, id: i64) -> Result<Option<String>, Store
 
 /// One user.
 pub fn find(conn: &mut DbConn, id: i64) -> Result<Option<User>, StoreError> {
-    Ok(users::table
+    users::table
         .select(Row::as_select())
         .filter(users::id.eq(id))
         .first(conn)
         .optional()?
-        .map(|r| from_row(r).0))
+        .map(|r| with_teams(conn, r).map(|(u, _)| u))
+        .transpose()
 }
 
-/// Every user, oldest first.
+/// Every user, oldest first, with their teams (two queries).
 pub fn list(conn: &mut DbConn) -> Result<Vec<User>, StoreError> {
+    let mut teams: BTreeMap<i64, BTreeSet<TeamKey>> = BTreeMap::new();
+    for (user_id, team) in user_teams::table
+        .select((user_teams::user_id, user_teams::team))
+        .load::<(i64, String)>(conn)?
+    {
+        teams
+            .entry(user_id)
+            .or_default()
+            .insert(TeamKey::from_trusted(team));
+    }
     Ok(users::table
         .select(Row::as_select())
         .order(users::id.asc())
         .load(conn)?
         .into_iter()
-        .map(|r| from_row(r).0)
+        .map(|r| {
+            let (u, _) = from_row(r);
+            User {
+                teams: teams.remove(&u.id).unwrap_or_default(),
+                ..u
+            }
+        })
         .collect())
 }
 
@@ -370,7 +421,7 @@ fn audit_json(user: &User) -> serde_json::Value {
         "email": user.email.as_str(),
         "name": user.name,
         "role": user.role.as_str(),
-        "team": user.team.as_ref().map(|t| t.as_str()),
+        "teams": user.teams.iter().map(TeamKey::as_str).collect::<Vec<_>>(),
         "disabled_at": user.disabled_at,
         "has_password": user.has_password,
     })

@@ -49,7 +49,8 @@ pub fn html(status: StatusCode, page: Markup) -> HttpResponse {
 #[derive(Debug, Clone)]
 pub struct Nav {
     pub name: String,
-    /// An admin: the Users page is linked.
+    /// An admin: the admin pages (users, audit log, inbox) are linked; nobody else sees
+    /// those links.
     pub admin: bool,
     /// A person (not an API key): the Account page is linked.
     pub person: bool,
@@ -88,7 +89,11 @@ pub fn page_with(title: &str, nav: Option<&Nav>, main: Markup) -> Markup {
                         nav.site-nav aria-label="Site" {
                             a href="/" { "Portfolio" }
                             @if let Some(nav) = nav {
-                                @if nav.admin { a href="/users" { "Users" } }
+                                @if nav.admin {
+                                    a.admin-link href="/users" { "Users" }
+                                    a.admin-link href="/audit" { "Audit" }
+                                    a.admin-link href="/inbox" { "Inbox" }
+                                }
                                 @if nav.person {
                                     a.account href="/account" title="Your account" { (nav.name) }
                                 } @else {

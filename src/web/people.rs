@@ -80,6 +80,18 @@ fn unusable(state: &Invite) -> HttpResponse {
     }
 }
 
+/// " of team growth" or " of teams growth, support" (nothing for no team).
+fn teams_phrase(teams: &std::collections::BTreeSet<crate::domain::TeamKey>) -> Markup {
+    let names: Vec<&str> = teams.iter().map(crate::domain::TeamKey::as_str).collect();
+    html! {
+        @match names.len() {
+            0 => {}
+            1 => { " of team " strong { (names.join("")) } }
+            _ => { " of teams " strong { (names.join(", ")) } }
+        }
+    }
+}
+
 fn invite_page(user: &users::User, token: &str, problem_text: Option<&str>) -> Markup {
     layout::page(
         "Set your password",
@@ -87,7 +99,7 @@ fn invite_page(user: &users::User, token: &str, problem_text: Option<&str>) -> M
             section.card.form-card.invite {
                 h1 { "Welcome, " (user.name) }
                 p { "You were invited to offerlab as " strong { (user.role.as_str()) }
-                    @if let Some(t) = &user.team { " of team " strong { (t) } }
+                    (teams_phrase(&user.teams))
                     ". Choose a password for " strong { (user.email) } "." }
                 (problem(problem_text))
                 form method="post" action={ "/invite/" (token) } {
@@ -181,7 +193,7 @@ fn account_page(
                 @match user {
                     Some(u) => {
                         p { strong { (u.name) } " · " (u.email) " · " (u.role.as_str())
-                            @if let Some(t) = &u.team { " of team " (t) } }
+                            (teams_phrase(&u.teams)) }
                     }
                     None => {
                         p { "Signed in with the API key " strong { (session.owner.name) } ". Keys have no password: manage them with "
@@ -329,8 +341,19 @@ pub struct InviteForm {
     name: String,
     #[serde(default)]
     role: String,
+    /// A writer's teams, separated by commas or spaces.
     #[serde(default)]
-    team: String,
+    teams: String,
+}
+
+impl InviteForm {
+    /// The team names typed, in order.
+    fn team_list(&self) -> Vec<&str> {
+        self.teams
+            .split(|c: char| c == ',' || c.is_whitespace())
+            .filter(|t| !t.is_empty())
+            .collect()
+    }
 }
 
 fn users_page(session: &SignedIn, all: &[UserView], said: Said<'_>, form: &InviteForm) -> Markup {
@@ -373,9 +396,9 @@ fn users_page(session: &SignedIn, all: &[UserView], said: Said<'_>, form: &Invit
                             option value=(r.as_str()) selected[r.as_str() == role] { (r.as_str()) }
                         }
                     }
-                    p.hint { "Viewers read; writers also decide for their team; admins manage everything." }
-                    label for="invite-team" { "Team (writers only)" }
-                    input #invite-team type="text" name="team" value=(form.team);
+                    p.hint { "Viewers read; writers also decide for their teams; admins manage everything." }
+                    label for="invite-teams" { "Teams (writers only; separate with commas)" }
+                    input #invite-teams type="text" name="teams" value=(form.teams) placeholder="growth, support";
                     button #invite type="submit" { "Create invite link" }
                 }
             }
@@ -389,7 +412,10 @@ fn users_page(session: &SignedIn, all: &[UserView], said: Said<'_>, form: &Invit
                             li data-user=(u.email) data-status=(u.status) {
                                 span.who { (u.name) }
                                 span.email { (u.email) }
-                                span.role { (u.role.as_str()) @if let Some(t) = &u.team { " · " (t) } }
+                                span.role data-teams=(u.teams.join(",")) {
+                                    (u.role.as_str())
+                                    @if !u.teams.is_empty() { " · " (u.teams.join(", ")) }
+                                }
                                 span class={ "badge status " (u.status) } { (u.status) }
                                 @if u.status != "disabled" && session.owner.caller.who != Who::User(u.id) {
                                     form.inline method="post" action={ "/users/" (u.id) "/disable" } {
@@ -435,12 +461,7 @@ pub async fn users_invite(
 ) -> Result<HttpResponse, PageError> {
     let body = body.into_inner();
     let session = admin(&req, Some(&body.csrf))?;
-    let parsed = parse_invite(
-        &body.email,
-        &body.name,
-        &body.role,
-        Some(body.team.as_str()),
-    );
+    let parsed = parse_invite(&body.email, &body.name, &body.role, &body.team_list());
     let outcome = match parsed {
         Ok(new) => invite(&state, &session.owner.caller, new)
             .await

@@ -60,11 +60,11 @@ async fn get_with(
 }
 
 /// Invites someone through the API; answers the invite link's path.
-async fn invite(app: &TestApp, email: &str, role: &str, team: Option<&str>) -> String {
+async fn invite(app: &TestApp, email: &str, role: &str, teams: &[&str]) -> String {
     let r = app
         .post(
             "/api/v1/users/invites",
-            &json!({"email": email, "name": format!("Person {email}"), "role": role, "team": team}),
+            &json!({"email": email, "name": format!("Person {email}"), "role": role, "teams": teams}),
         )
         .await;
     assert_eq!(r.status, 201, "{}", r.text);
@@ -101,8 +101,8 @@ fn cookie_of(r: &reqwest::Response) -> String {
 }
 
 /// Invites, sets the password and signs in: the session cookie.
-async fn person(app: &TestApp, email: &str, role: &str, team: Option<&str>) -> String {
-    let path = invite(app, email, role, team).await;
+async fn person(app: &TestApp, email: &str, role: &str, teams: &[&str]) -> String {
+    let path = invite(app, email, role, teams).await;
     assert_eq!(set_password(app, &path, PASSWORD).await.status(), 303);
     let r = sign_in(app, email, PASSWORD).await;
     assert_eq!(r.status(), 303);
@@ -119,7 +119,7 @@ async fn invites_work_once_and_expire(backend: Backend) {
     let Some(app) = spawn_app(backend).await else {
         return;
     };
-    let path = invite(&app, "Ada@Example.com", "viewer", None).await;
+    let path = invite(&app, "Ada@Example.com", "viewer", &[]).await;
     let client = browser();
     let page = client.get(app.url(&path)).send().await.unwrap();
     assert_eq!(page.status(), 200);
@@ -142,7 +142,7 @@ async fn invites_work_once_and_expire(backend: Backend) {
         )
         .await;
     r.assert_problem(422, Some("email"));
-    for field in ["name", "team"] {
+    for field in ["name", "teams"] {
         assert!(
             r.text.contains(&format!("\"field\":\"{field}\"")),
             "{}",
@@ -201,7 +201,8 @@ async fn invites_work_once_and_expire(backend: Backend) {
     let (_, token) = offerlab::store::users::invite(
         &mut conn,
         &offerlab::domain::audit::Actor::system("test setup"),
-        &offerlab::api::users::parse_invite("late@example.com", "Late", "viewer", None).unwrap(),
+        &offerlab::api::users::parse_invite::<&str>("late@example.com", "Late", "viewer", &[])
+            .unwrap(),
         chrono::Duration::hours(1),
         chrono::Utc::now() - chrono::Duration::hours(2),
     )
@@ -250,7 +251,7 @@ async fn sign_in_errors_are_generic_and_brute_force_is_limited(backend: Backend)
     else {
         return;
     };
-    let path = invite(&app, "bo@example.com", "viewer", None).await;
+    let path = invite(&app, "bo@example.com", "viewer", &[]).await;
     // No password yet: the same message as a wrong one.
     let r = sign_in(&app, "bo@example.com", PASSWORD).await;
     assert_eq!(r.status(), 401);
@@ -300,7 +301,7 @@ async fn a_disabled_user_is_signed_out_at_once(backend: Backend) {
         return;
     };
     let client = browser();
-    let cookie = person(&app, "cy@example.com", "viewer", None).await;
+    let cookie = person(&app, "cy@example.com", "viewer", &[]).await;
     assert_eq!(get_with(&app, &client, "/", &cookie).await.status(), 200);
     assert_eq!(
         get_with(&app, &client, "/api/v1/portfolio", &cookie)
@@ -344,7 +345,7 @@ async fn a_cookie_reads_the_api_and_never_writes(backend: Backend) {
     };
     app.running_initiative("plan", json!({})).await;
     let client = browser();
-    let cookie = person(&app, "dee@example.com", "writer", Some("growth")).await;
+    let cookie = person(&app, "dee@example.com", "writer", &["growth"]).await;
     for path in [
         "/api/v1/initiatives/plan/report",
         "/api/v1/initiatives/plan/report.csv",
@@ -409,9 +410,9 @@ async fn decide_on_the_readout_with_a_form_token(backend: Backend) {
     app.running_initiative("plan", json!({})).await;
     send_customers(&app, "plan", 0, 40, 0.1).await;
     let client = browser();
-    let writer = person(&app, "eve@example.com", "writer", Some("growth")).await;
-    let viewer = person(&app, "fay@example.com", "viewer", None).await;
-    let other = person(&app, "gus@example.com", "writer", Some("support")).await;
+    let writer = person(&app, "eve@example.com", "writer", &["growth"]).await;
+    let viewer = person(&app, "fay@example.com", "viewer", &[]).await;
+    let other = person(&app, "gus@example.com", "writer", &["support"]).await;
 
     let page = get_with(&app, &client, "/initiatives/plan", &writer).await;
     let html = page.text().await.unwrap();
@@ -534,7 +535,7 @@ async fn password_change_and_sign_out_everywhere(backend: Backend) {
         return;
     };
     let client = browser();
-    let first = person(&app, "hal@example.com", "admin", None).await;
+    let first = person(&app, "hal@example.com", "admin", &[]).await;
     let second = cookie_of(&sign_in(&app, "hal@example.com", PASSWORD).await);
     let html = get_with(&app, &client, "/account", &first)
         .await
@@ -614,8 +615,8 @@ async fn admins_invite_and_disable_on_the_users_page(backend: Backend) {
         return;
     };
     let client = browser();
-    let admin = person(&app, "ida@example.com", "admin", None).await;
-    let viewer = person(&app, "jo@example.com", "viewer", None).await;
+    let admin = person(&app, "ida@example.com", "admin", &[]).await;
+    let viewer = person(&app, "jo@example.com", "viewer", &[]).await;
     assert_eq!(
         get_with(&app, &client, "/users", &viewer).await.status(),
         403
@@ -636,12 +637,17 @@ async fn admins_invite_and_disable_on_the_users_page(backend: Backend) {
             ("email", "kim@example.com"),
             ("name", "Kim"),
             ("role", "writer"),
-            ("team", ""),
+            ("teams", ""),
         ],
     )
     .await;
     assert_eq!(r.status(), 422);
-    assert!(r.text().await.unwrap().contains("team is required"));
+    assert!(
+        r.text()
+            .await
+            .unwrap()
+            .contains("teams a writer needs at least one team")
+    );
     let r = post_form(
         &app,
         &client,
@@ -652,7 +658,7 @@ async fn admins_invite_and_disable_on_the_users_page(backend: Backend) {
             ("email", "kim@example.com"),
             ("name", "Kim"),
             ("role", "writer"),
-            ("team", "growth"),
+            ("teams", "growth, support"),
         ],
     )
     .await;
@@ -661,8 +667,22 @@ async fn admins_invite_and_disable_on_the_users_page(backend: Backend) {
     let at = html.find("/invite/").unwrap();
     let path: String = html[at..].chars().take_while(|c| *c != '<').collect();
     assert_eq!(set_password(&app, &path, PASSWORD).await.status(), 303);
+    // Both teams reach the API and the page.
+    let html = get_with(&app, &client, "/users", &admin)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("data-teams=\"growth,support\""), "{html}");
 
     let users: Value = app.get("/api/v1/users").await.body;
+    let kim = users["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["email"] == "kim@example.com")
+        .unwrap();
+    assert_eq!(kim["teams"], json!(["growth", "support"]));
     let jo = users["users"]
         .as_array()
         .unwrap()
@@ -692,8 +712,185 @@ async fn admins_invite_and_disable_on_the_users_page(backend: Backend) {
     assert_eq!(get_with(&app, &client, "/", &viewer).await.status(), 303);
 }
 
+/// A writer of two teams decides for initiatives of either, not of a third; a viewer for
+/// none. The invite's teams round-trip through the API and are audited.
+async fn a_writer_of_two_teams_decides_for_both_and_no_other(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    app.running_initiative("grow", json!({})).await;
+    for (key, team) in [("help", "support"), ("core", "platform")] {
+        app.create_initiative(key, json!({"owner_team": team}))
+            .await;
+        let r = app
+            .post(&format!("/api/v1/initiatives/{key}/launch"), &json!({}))
+            .await;
+        assert_eq!(r.status, 200, "{}", r.text);
+    }
+    // Round trip: the teams as given (a repeated name counts once), sorted.
+    let r = app
+        .post(
+            "/api/v1/users/invites",
+            &json!({"email": "two@example.com", "name": "Two Teams", "role": "writer",
+                    "teams": ["support", "growth", "support"]}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    assert_eq!(r.body["user"]["teams"], json!(["growth", "support"]));
+    let url = r.body["invite_url"].as_str().unwrap();
+    let path = url[app.address.len()..].to_owned();
+    assert_eq!(set_password(&app, &path, PASSWORD).await.status(), 303);
+    let writer = cookie_of(&sign_in(&app, "two@example.com", PASSWORD).await);
+    let viewer = person(&app, "view@example.com", "viewer", &[]).await;
+    let audit = app.get("/api/v1/audit?target_type=user").await;
+    assert_eq!(audit.status, 200, "{}", audit.text);
+    assert!(
+        audit.body["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["after"]["teams"] == json!(["growth", "support"])),
+        "{}",
+        audit.text
+    );
+    // Teams only for writers, and at least one for a writer.
+    for body in [
+        json!({"email": "w@example.com", "name": "W", "role": "writer", "teams": []}),
+        json!({"email": "v@example.com", "name": "V", "role": "viewer", "teams": ["growth"]}),
+        json!({"email": "x@example.com", "name": "X", "role": "writer", "teams": ["Not a team"]}),
+    ] {
+        app.post("/api/v1/users/invites", &body)
+            .await
+            .assert_problem(422, Some("teams"));
+    }
+
+    let client = browser();
+    let decide = |cookie: String, key: &'static str, csrf: String| {
+        let client = client.clone();
+        let url = app.url(&format!("/initiatives/{key}/decide"));
+        async move {
+            client
+                .post(url)
+                .header("content-type", "application/x-www-form-urlencoded")
+                .header("sec-fetch-site", "same-origin")
+                .header("cookie", cookie)
+                .body(form(&[
+                    ("csrf", &csrf),
+                    ("decision", "iterate"),
+                    ("note", "Keep going"),
+                    ("override_reason", "A planned review"),
+                ]))
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    for (key, allowed) in [("grow", true), ("help", true), ("core", false)] {
+        for (cookie, may) in [(&writer, allowed), (&viewer, false)] {
+            let html = get_with(&app, &client, &format!("/initiatives/{key}"), cookie)
+                .await
+                .text()
+                .await
+                .unwrap();
+            assert_eq!(html.contains("Record a decision"), may, "{key}: {html}");
+            let token = csrf_of(&html);
+            let r = decide(cookie.clone(), key, token).await;
+            let expected = if may { 303 } else { 403 };
+            assert_eq!(r.status(), expected, "{key}");
+        }
+        let log = app
+            .get(&format!("/api/v1/initiatives/{key}/decisions"))
+            .await;
+        let decided = log.body["decisions"].as_array().unwrap().len();
+        assert_eq!(decided, usize::from(allowed), "{key}: {}", log.text);
+    }
+}
+
+/// The `user_teams` migration moves each user's one team into the new table: a writer
+/// invited before it keeps their team.
+async fn existing_users_keep_their_team_across_the_migration(backend: Backend) {
+    use diesel::Connection;
+    use diesel_migrations::{FileBasedMigrations, MigrationHarness};
+    let Some(db) = crate::helpers::TestDb::create(backend) else {
+        return;
+    };
+    let url = db.url().to_owned();
+    let (folder, postgres) = if url.starts_with("postgres") {
+        ("migrations/postgres", true)
+    } else {
+        ("migrations/sqlite", false)
+    };
+    let migrations = FileBasedMigrations::from_path(folder).unwrap();
+    let before = [
+        "INSERT INTO users (email, name, role, team, created_at) \
+         VALUES ('w@example.com', 'W', 'writer', 'growth', '2026-11-01 00:00:00')",
+        "INSERT INTO users (email, name, role, team, created_at) \
+         VALUES ('v@example.com', 'V', 'viewer', NULL, '2026-11-01 00:00:00')",
+    ];
+    let moved: Vec<(String, String)> = {
+        use diesel::RunQueryDsl;
+        #[derive(diesel::QueryableByName)]
+        struct Row {
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            email: String,
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            team: String,
+        }
+        let query = "SELECT users.email, user_teams.team FROM user_teams \
+                     JOIN users ON users.id = user_teams.user_id ORDER BY users.email";
+        macro_rules! migrate_and_read {
+            ($conn:expr) => {{
+                let conn = $conn;
+                // Every migration in order; two users just before `user_teams`.
+                let mut seen = false;
+                for m in conn.pending_migrations(migrations.clone()).unwrap() {
+                    if m.name().to_string().ends_with("_user_teams") {
+                        seen = true;
+                        for statement in before {
+                            diesel::sql_query(statement).execute(conn).unwrap();
+                        }
+                    }
+                    conn.run_migration(&*m).unwrap();
+                }
+                assert!(seen, "the user_teams migration exists");
+                diesel::sql_query(query)
+                    .load::<Row>(conn)
+                    .unwrap()
+                    .into_iter()
+                    .map(|r| (r.email, r.team))
+                    .collect()
+            }};
+        }
+        if postgres {
+            migrate_and_read!(&mut diesel::PgConnection::establish(&url).unwrap())
+        } else {
+            migrate_and_read!(
+                &mut diesel::SqliteConnection::establish(url.trim_start_matches("sqlite://"))
+                    .unwrap()
+            )
+        }
+    };
+    assert_eq!(moved, vec![("w@example.com".into(), "growth".into())]);
+    // And the store reads them as a set.
+    let store = offerlab::store::Store::open(test_settings(&url).store_options().unwrap()).unwrap();
+    let mut conn = store.conn().unwrap();
+    let all = offerlab::store::users::list(&mut conn).unwrap();
+    let teams: Vec<Vec<&str>> = all
+        .iter()
+        .map(|u| u.teams.iter().map(|t| t.as_str()).collect())
+        .collect();
+    assert_eq!(teams, vec![vec!["growth"], vec![]]);
+    assert!(
+        all[0]
+            .caller()
+            .writes_for(&offerlab::domain::TeamKey::parse("growth").unwrap())
+    );
+}
+
 backend_tests!(
+    existing_users_keep_their_team_across_the_migration,
     invites_work_once_and_expire,
+    a_writer_of_two_teams_decides_for_both_and_no_other,
     sign_in_errors_are_generic_and_brute_force_is_limited,
     a_disabled_user_is_signed_out_at_once,
     a_cookie_reads_the_api_and_never_writes,

@@ -748,6 +748,33 @@ async fn sequential_plan_matches_a_simulation_of_the_rule(backend: Backend) {
     }
 }
 
+/// A plan's work is bounded whatever its inputs: a minimum rate on a target of 1/2 (no
+/// verdict settles the walks) with a million planned exposures follows the bounded
+/// horizon, not 20 × planned, and says so.
+async fn a_plan_follows_a_bounded_horizon(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let r = app
+        .post(
+            "/api/v1/plan",
+            &json!({"target_preorder_rate": 0.5, "minimum_rate": 0.5001,
+                    "planned_exposures": 1_000_000}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let horizon = r.body["horizon"].as_u64().unwrap();
+    assert_eq!(
+        horizon,
+        offerlab::analysis::plan::horizon_for(1_000_000, 0.5001)
+    );
+    assert!(horizon <= 25_000, "{}", r.body);
+    assert_eq!(r.body["look_every"], 1);
+    assert!(r.body["exposures_median"].is_null(), "{}", r.body);
+    let share = r.body["probability_validated"].as_f64().unwrap();
+    assert!((0.0..0.5).contains(&share), "{}", r.body);
+}
+
 async fn plan_rejects_bad_modes_and_inconsistent_inputs(backend: Backend) {
     let Some(app) = spawn_app(backend).await else {
         return;
@@ -890,5 +917,6 @@ backend_tests!(
     plan_matches_the_engine,
     sequential_plan_matches_a_simulation_of_the_rule,
     plan_rejects_bad_modes_and_inconsistent_inputs,
+    a_plan_follows_a_bounded_horizon,
     preorders_beyond_the_revenue_bound_are_refused,
 );

@@ -505,14 +505,14 @@ async fn check_fit(c: &Client, server: &Server) {
         pages.push((format!("/initiatives/{key}"), format!("readout-{key}")));
     }
     // The pages of people, signed out: sign-in and an open invite.
-    let invite = invite_path(server, "fit-invitee@example.com", "viewer", None).await;
+    let invite = invite_path(server, "fit-invitee@example.com", "viewer", &[]).await;
     pages.push(("/sign-in".to_owned(), "sign-in".to_owned()));
     pages.push((invite, "invite".to_owned()));
     let mut problems = fit_pages(c, server, &pages).await;
     // Signed in as an admin: the users page, the account page, and a running pilot's
     // readout with its decision form.
     let email = "fit-admin@example.com";
-    let invite = invite_path(server, email, "admin", None).await;
+    let invite = invite_path(server, email, "admin", &[]).await;
     set_password_over_http(server, &invite).await;
     browser_sign_in(c, server, email).await;
     let running = server
@@ -579,11 +579,11 @@ async fn fit_pages(c: &Client, server: &Server, pages: &[(String, String)]) -> V
 const PASSWORD: &str = "browser test passphrase";
 
 /// Invites someone through the API (admin key): the invite link's path.
-async fn invite_path(server: &Server, email: &str, role: &str, team: Option<&str>) -> String {
+async fn invite_path(server: &Server, email: &str, role: &str, teams: &[&str]) -> String {
     let invited = server
         .post(
             "/api/v1/users/invites",
-            &json!({"email": email, "name": format!("Fit {role}"), "role": role, "team": team}),
+            &json!({"email": email, "name": format!("Fit {role}"), "role": role, "teams": teams}),
         )
         .await;
     let url = invited["invite_url"].as_str().expect("invite_url");
@@ -666,7 +666,7 @@ async fn check_people(c: &Client) {
         .await;
     assert_eq!(report["verdict"]["status"], "validated", "a pilot to scale");
     let email = "wren@example.com";
-    let invite = invite_path(&server, email, "writer", Some("growth")).await;
+    let invite = invite_path(&server, email, "writer", &["growth"]).await;
 
     // The invite: a styled page, no "Sign out", two password fields.
     c.goto(&server.url(&invite)).await.expect("invite page");
@@ -1052,7 +1052,7 @@ async fn check_inbox_fit(c: &Client, server: &Server) {
     drop(conn);
     // An admin signs in through the form, as a person.
     let email = "inbox-admin@example.com";
-    let invite = invite_path(server, email, "admin", None).await;
+    let invite = invite_path(server, email, "admin", &[]).await;
     set_password_over_http(server, &invite).await;
     browser_sign_in(c, server, email).await;
     c.goto(&server.url("/inbox?status=all"))
@@ -1066,4 +1066,78 @@ async fn check_inbox_fit(c: &Client, server: &Server) {
     let pages = [("/inbox?status=all".to_owned(), "inbox".to_owned())];
     let problems = fit_pages(c, server, &pages).await;
     assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// The admin pages (users, audit log, inbox) are linked from every page's navigation
+/// for an admin only: not for a viewer, not for a signed-out visitor. On a phone the
+/// navigation wraps: every link stays inside the screen.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_links_for_admins_only() {
+    in_browser(|c, s| Box::pin(check_admin_links(c, s))).await;
+}
+
+async fn check_admin_links(c: &Client, server: &Server) {
+    const ADMIN_LINKS: &str = "header.site nav a[href='/users'], header.site nav a[href='/audit'], header.site nav a[href='/inbox']";
+    c.goto(&server.url("/sign-in")).await.expect("sign-in");
+    assert_eq!(count(c, ADMIN_LINKS).await, 0, "signed out: no admin links");
+
+    let viewer = "links-viewer@example.com";
+    let invite = invite_path(server, viewer, "viewer", &[]).await;
+    set_password_over_http(server, &invite).await;
+    browser_sign_in(c, server, viewer).await;
+    c.goto(&server.url("/")).await.expect("portfolio");
+    assert_eq!(
+        count(c, ADMIN_LINKS).await,
+        0,
+        "a viewer sees no admin links"
+    );
+    click(c, "form.sign-out button").await;
+    arrive(c, "#email").await;
+
+    let admin = "links-admin@example.com";
+    let invite = invite_path(server, admin, "admin", &[]).await;
+    set_password_over_http(server, &invite).await;
+    browser_sign_in(c, server, admin).await;
+    for (width, height, mobile) in WIDTHS {
+        cdp(
+            c,
+            "Emulation.setDeviceMetricsOverride",
+            json!({"width": width, "height": height, "deviceScaleFactor": 1, "mobile": mobile}),
+        )
+        .await;
+        c.goto(&server.url("/")).await.expect("portfolio");
+        assert_eq!(
+            count(c, ADMIN_LINKS).await,
+            3,
+            "an admin sees the admin links"
+        );
+        let outside = js(
+            c,
+            &format!(
+                "return Array.from(document.querySelectorAll(\"{ADMIN_LINKS}\")).filter(a => {{\
+                   const r = a.getBoundingClientRect();\
+                   return r.width === 0 || r.left < 0 || r.right > document.documentElement.clientWidth;\
+                 }}).map(a => a.getAttribute('href'));"
+            ),
+            vec![],
+        )
+        .await;
+        assert_eq!(
+            outside,
+            json!([]),
+            "at {width} px every admin link is on screen"
+        );
+        screenshot(c, &format!("nav-admin-{width}.png")).await;
+    }
+    cdp(c, "Emulation.clearDeviceMetricsOverride", json!({})).await;
+    for (href, heading) in [
+        ("/audit", "Audit"),
+        ("/inbox", "Inbox"),
+        ("/users", "Users"),
+    ] {
+        c.goto(&server.url("/")).await.expect("portfolio");
+        click(c, &format!("header.site nav a[href='{href}']")).await;
+        arrive(c, "h1").await;
+        assert!(text(c, "h1").await.contains(heading), "{href}");
+    }
 }
