@@ -221,30 +221,14 @@ enum ReportFormat {
 fn settings_with(db: &DatabaseArg) -> anyhow::Result<Settings> {
     let mut settings = Settings::load()?;
     if let Some(url) = &db.database {
-        settings.database.url = url.clone();
+        settings.database.url = url.as_str().into();
     }
     Ok(settings)
 }
 
 fn open_store(settings: &Settings) -> anyhow::Result<Store> {
-    Store::open(settings.store_options()?).with_context(|| {
-        format!(
-            "cannot open the database {}",
-            redact(&settings.database.url)
-        )
-    })
-}
-
-/// A database URL without its password, for messages.
-fn redact(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(scheme), Some(at)) if at > scheme => {
-            let creds = &url[scheme + 3..at];
-            let user = creds.split(':').next().unwrap_or_default();
-            format!("{}://{user}:***@{}", &url[..scheme], &url[at + 1..])
-        }
-        _ => url.to_owned(),
-    }
+    Store::open(settings.store_options()?)
+        .with_context(|| format!("cannot open the database {}", settings.database.url))
 }
 
 fn describe(errors: &offerlab::domain::FieldErrors) -> String {
@@ -486,7 +470,7 @@ fn main() -> anyhow::Result<()> {
                     demo_viewer_sign_in = demo_viewer(&store)?;
                 }
             }
-            let url = redact(&settings.database.url);
+            let url = settings.database.url.to_string();
             let backend = store.backend().name();
             let host = settings
                 .server
@@ -520,16 +504,9 @@ fn main() -> anyhow::Result<()> {
             let settings = settings_with(&db)?;
             let options = settings.store_options()?;
             let store = Store::open(options).with_context(|| {
-                format!(
-                    "cannot migrate the database {}",
-                    redact(&settings.database.url)
-                )
+                format!("cannot migrate the database {}", settings.database.url)
             })?;
-            let target = format!(
-                "{}: {}",
-                store.backend().name(),
-                redact(&settings.database.url)
-            );
+            let target = format!("{}: {}", store.backend().name(), settings.database.url);
             match store.migrations_applied() {
                 [] => println!("database already up to date ({target})"),
                 applied => println!(
@@ -746,11 +723,7 @@ fn main() -> anyhow::Result<()> {
             offerlab::telemetry::init(&settings.log);
             let store = open_store(&settings)?;
             let summary = load_demo(&store, seed)?;
-            println!(
-                "{} ({})",
-                demo_words(&summary),
-                redact(&settings.database.url)
-            );
+            println!("{} ({})", demo_words(&summary), settings.database.url);
         }
     }
     Ok(())

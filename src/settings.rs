@@ -28,31 +28,7 @@ pub struct Settings {
     pub forms: FormSettings,
 }
 
-/// A signing secret: never printed (`Debug` shows `***`).
-#[derive(Clone, Default, Deserialize, PartialEq, Eq)]
-#[serde(transparent)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn new(s: impl Into<String>) -> Self {
-        Self(s.into())
-    }
-
-    /// The secret's bytes, to key a MAC.
-    pub fn expose(&self) -> &[u8] {
-        self.0.as_bytes()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.0.trim().is_empty()
-    }
-}
-
-impl std::fmt::Debug for Secret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(if self.is_empty() { "\"\"" } else { "***" })
-    }
-}
+pub use crate::secret::{Secret, SecretUrl};
 
 /// `POST /hooks/stripe`.
 #[derive(Debug, Clone, Deserialize)]
@@ -102,7 +78,7 @@ pub struct DashboardSettings {
     /// Key that signs session cookies (hex or any string). Empty: a random key per
     /// process, so sessions end when it restarts. Set it (from the environment, never
     /// in a committed file) when several instances serve the pages.
-    pub cookie_secret: String,
+    pub cookie_secret: Secret,
     /// How long an invite link stays valid, in hours.
     pub invite_hours: u32,
     /// Failed sign-ins allowed per account within `sign_in_window_minutes`.
@@ -155,9 +131,10 @@ pub struct ServerSettings {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DatabaseSettings {
-    pub url: String,
+    /// May carry a password: printed with it replaced by `***`.
+    pub url: SecretUrl,
     /// A PostgreSQL streaming replica for pages, reports and exports; empty: none.
-    pub read_url: String,
+    pub read_url: SecretUrl,
     pub pool_size: u32,
     pub sqlite_synchronous: SqliteSync,
     pub busy_timeout_ms: u64,
@@ -413,8 +390,8 @@ impl Settings {
     }
 
     pub fn store_options(&self) -> Result<StoreOptions, StoreError> {
-        let url = DatabaseUrl::parse(&self.database.url)?;
-        let read_url = match self.database.read_url.trim() {
+        let url = DatabaseUrl::parse(self.database.url.expose())?;
+        let read_url = match self.database.read_url.expose().trim() {
             "" => None,
             raw => match (DatabaseUrl::parse(raw)?, &url) {
                 (replica @ DatabaseUrl::Postgres(_), DatabaseUrl::Postgres(_)) => Some(replica),
@@ -462,15 +439,19 @@ mod tests {
             ("OFFERLAB__TYPEFORM__SECRET", "tf,secret"),
         ])
         .unwrap_or_else(|e| panic!("{e}"));
+        let exposed = |v: &[Secret]| v.iter().map(|s| s.expose().to_vec()).collect::<Vec<_>>();
         assert_eq!(
-            s.stripe.webhook_secrets,
-            vec![Secret::new("whsec_a"), Secret::new("whsec_b")]
+            exposed(&s.stripe.webhook_secrets),
+            [b"whsec_a".to_vec(), b"whsec_b".to_vec()]
         );
-        assert_eq!(s.dashboard.cookie_secret, "one,value");
-        assert_eq!(s.typeform.secret, Secret::new("tf,secret"));
+        assert_eq!(s.dashboard.cookie_secret.expose(), b"one,value");
+        assert_eq!(s.typeform.secret.expose(), b"tf,secret");
         let one = with_env(&[("OFFERLAB__STRIPE__WEBHOOK_SECRETS", "whsec_only")])
             .unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(one.stripe.webhook_secrets, vec![Secret::new("whsec_only")]);
+        assert_eq!(
+            exposed(&one.stripe.webhook_secrets),
+            [b"whsec_only".to_vec()]
+        );
         let none = with_env(&[]).unwrap_or_else(|e| panic!("{e}"));
         assert!(none.stripe.secrets().is_empty());
         assert_eq!(none.stripe.tolerance_seconds, 300);
@@ -481,9 +462,25 @@ mod tests {
         let s = with_env(&[
             ("OFFERLAB__STRIPE__WEBHOOK_SECRETS", "whsec_visible"),
             ("OFFERLAB__FORMS__SECRET", "form_visible"),
+            ("OFFERLAB__TYPEFORM__SECRET", "typeform_visible"),
+            ("OFFERLAB__DASHBOARD__COOKIE_SECRET", "cookie_visible"),
+            (
+                "OFFERLAB__DATABASE__URL",
+                "postgres://offerlab:url_visible@db.example/offerlab",
+            ),
+            (
+                "OFFERLAB__DATABASE__READ_URL",
+                "postgres://reader:read_visible@replica.example/offerlab",
+            ),
         ])
         .unwrap_or_else(|e| panic!("{e}"));
-        let shown = format!("{s:?}");
+        let shown = format!("{s:?} {:?} {}", s.database, s.database.url);
         assert!(!shown.contains("visible"), "{shown}");
+        assert!(
+            shown.contains("postgres://offerlab:***@db.example/offerlab"),
+            "{shown}"
+        );
+        let options = format!("{:?}", s.store_options().unwrap_or_else(|e| panic!("{e}")));
+        assert!(!options.contains("visible"), "{options}");
     }
 }

@@ -745,7 +745,7 @@ fn passwords_hashes_and_tokens_never_reach_the_logs() {
     let store = offerlab::store::Store::open(
         offerlab::settings::Settings::load_from(std::path::Path::new("config"), "test")
             .map(|mut s| {
-                s.database.url = db.display().to_string();
+                s.database.url = db.display().to_string().into();
                 s
             })
             .unwrap()
@@ -861,7 +861,7 @@ fn inbox_entries_are_listed_and_replayed() {
     );
     let mut settings =
         offerlab::settings::Settings::load_from(std::path::Path::new("config"), "test").unwrap();
-    settings.database.url = format!("sqlite://{}", db.display());
+    settings.database.url = format!("sqlite://{}", db.display()).into();
     let store = Store::open(settings.store_options().unwrap()).unwrap();
     let mut conn = store.conn().unwrap();
     let keep = |conn: &mut _, id: &str, initiative: &str| {

@@ -49,11 +49,23 @@ macro_rules! on_backend {
 }
 pub(crate) use on_backend;
 
-/// Which database a URL names.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Which database a URL names. `Debug` hides a PostgreSQL URL's password.
+#[derive(Clone, PartialEq, Eq)]
 pub enum DatabaseUrl {
     Postgres(String),
     Sqlite(std::path::PathBuf),
+}
+
+impl std::fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Postgres(url) => f
+                .debug_tuple("Postgres")
+                .field(&crate::secret::redact_url(url))
+                .finish(),
+            Self::Sqlite(path) => f.debug_tuple("Sqlite").field(path).finish(),
+        }
+    }
 }
 
 impl DatabaseUrl {
@@ -73,7 +85,8 @@ impl DatabaseUrl {
             .unwrap_or(url);
         if path.contains("://") {
             return Err(StoreError::Config(format!(
-                "unsupported database URL scheme in '{url}': use postgres://, sqlite:// or a file path"
+                "unsupported database URL scheme in '{}': use postgres://, sqlite:// or a file path",
+                crate::secret::redact_url(url)
             )));
         }
         Ok(Self::Sqlite(path.into()))
