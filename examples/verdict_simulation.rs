@@ -5,6 +5,16 @@
 //! cell). Seeded: the same command prints the same table. Looks every 50 exposures up to
 //! 20,000; planned 5,000; confidence 95%; targets 2%, 5%, 20%; true rates 0.5× … 2× the
 //! target. Every rule is read on the same simulated walks (common random numbers).
+// A measuring tool run by hand, not service code: indexing, panics and casts of its
+// own simulated numbers stop the run, as they should.
+#![allow(
+    clippy::indexing_slicing,
+    clippy::panic,
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    clippy::cast_possible_wrap,
+    clippy::cast_lossless
+)]
 
 use offerlab::stats::{
     self, BetaBinomialMixture, RateVerdict, SequentialDesign, StatsError, VerdictBoundary,

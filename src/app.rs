@@ -14,13 +14,13 @@ use crate::store::Store;
 use crate::store::ingest::{IngestQueue, QueueOptions};
 
 /// The configured cookie secret, or 32 random bytes for this process.
-fn session_secret(configured: &str) -> Vec<u8> {
+fn session_secret(configured: &crate::settings::Secret) -> Vec<u8> {
     if configured.is_empty() {
         let mut bytes = vec![0u8; 32];
         rand::RngExt::fill(&mut rand::rng(), bytes.as_mut_slice());
         bytes
     } else {
-        configured.as_bytes().to_vec()
+        configured.expose().to_vec()
     }
 }
 

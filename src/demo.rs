@@ -391,9 +391,9 @@ fn load_pilot(
             .as_ref()
             .map_or(initiative.price, |v| initiative.price_for(v));
         // Exposures arrive over the pilot's weeks, more of them later on.
-        let offset = Duration::seconds(
-            ((rng.random::<f64>().sqrt()) * (days as f64 - 0.1) * 86_400.0) as i64,
-        );
+        let offset = Duration::seconds(crate::stats::convert::saturating_i64(
+            rng.random::<f64>().sqrt() * (days as f64 - 0.1) * 86_400.0,
+        ));
         let mut t = start + offset;
         let segment = SegmentKey::parse(behaviour.segment).map_err(|e| invalid("segment", e))?;
         let mut next_id = 0;

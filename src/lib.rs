@@ -17,6 +17,7 @@ pub mod demo;
 pub mod domain;
 pub mod intake;
 pub mod notify;
+pub mod secret;
 pub mod settings;
 pub mod stats;
 pub mod store;

@@ -246,30 +246,14 @@ enum ReportFormat {
 fn settings_with(db: &DatabaseArg) -> anyhow::Result<Settings> {
     let mut settings = Settings::load()?;
     if let Some(url) = &db.database {
-        settings.database.url = url.clone();
+        settings.database.url = url.as_str().into();
     }
     Ok(settings)
 }
 
 fn open_store(settings: &Settings) -> anyhow::Result<Store> {
-    Store::open(settings.store_options()?).with_context(|| {
-        format!(
-            "cannot open the database {}",
-            redact(&settings.database.url)
-        )
-    })
-}
-
-/// A database URL without its password, for messages.
-fn redact(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(scheme), Some(at)) if at > scheme => {
-            let creds = &url[scheme + 3..at];
-            let user = creds.split(':').next().unwrap_or_default();
-            format!("{}://{user}:***@{}", &url[..scheme], &url[at + 1..])
-        }
-        _ => url.to_owned(),
-    }
+    Store::open(settings.store_options()?)
+        .with_context(|| format!("cannot open the database {}", settings.database.url))
 }
 
 fn describe(errors: &offerlab::domain::FieldErrors) -> String {
@@ -345,6 +329,23 @@ fn demo_viewer(store: &Store) -> anyhow::Result<Option<(String, String)>> {
     let hash = store::users::hash_password(&parsed)?;
     store::users::accept_invite(&mut conn, &token, &hash, now)?;
     Ok(Some((DEMO_EMAIL.to_owned(), password)))
+}
+
+/// What loading the demo did, in words: "demo data: 5 initiatives, 12,345 events".
+fn demo_words(summary: &offerlab::demo::DemoSummary) -> String {
+    use offerlab::analysis::words::count;
+    let plural = |n: usize, one: &str, many: &str| {
+        let word = if n == 1 { one } else { many };
+        format!("{} {word}", count(u64::try_from(n).unwrap_or(u64::MAX)))
+    };
+    if summary.initiatives == 0 {
+        return "demo data: already loaded, nothing added (existing pilots are kept)".into();
+    }
+    format!(
+        "demo data: {}, {}",
+        plural(summary.initiatives, "initiative", "initiatives"),
+        plural(summary.events, "event", "events")
+    )
 }
 
 fn load_demo(store: &Store, seed: u64) -> anyhow::Result<offerlab::demo::DemoSummary> {
@@ -660,10 +661,11 @@ fn main() -> anyhow::Result<()> {
                         events = summary.events,
                         "loaded demo pilots"
                     );
+                    println!("{}", demo_words(&summary));
                     demo_viewer_sign_in = demo_viewer(&store)?;
                 }
             }
-            let url = redact(&settings.database.url);
+            let url = settings.database.url.to_string();
             let backend = store.backend().name();
             let host = settings
                 .server
@@ -696,12 +698,19 @@ fn main() -> anyhow::Result<()> {
         Command::Migrate { db } => {
             let settings = settings_with(&db)?;
             let options = settings.store_options()?;
-            let store = Store::open(options)?;
-            println!(
-                "migrations applied ({}: {})",
-                store.backend().name(),
-                redact(&settings.database.url)
-            );
+            let store = Store::open(options).with_context(|| {
+                format!("cannot migrate the database {}", settings.database.url)
+            })?;
+            let target = format!("{}: {}", store.backend().name(), settings.database.url);
+            match store.migrations_applied() {
+                [] => println!("database already up to date ({target})"),
+                applied => println!(
+                    "applied {} migration{} ({target}): {}",
+                    applied.len(),
+                    if applied.len() == 1 { "" } else { "s" },
+                    applied.join(", ")
+                ),
+            }
         }
         Command::Report { db, key, format } => {
             let settings = settings_with(&db)?;
@@ -760,20 +769,33 @@ fn main() -> anyhow::Result<()> {
                     println!("{}", created.secret);
                 }
                 KeysAction::List => {
-                    for k in store::keys::list(&mut conn)? {
+                    let keys = store::keys::list(&mut conn)?;
+                    println!(
+                        "{:>4}  {:<8} {:<12} {:<20} {:<16} {:<16} {:<16} label",
+                        "id", "role", "team", "prefix", "created", "last used", "revoked"
+                    );
+                    let minute =
+                        |t: chrono::DateTime<chrono::Utc>| t.format("%Y-%m-%d %H:%M").to_string();
+                    for k in &keys {
                         println!(
-                            "{:>4}  {:<8} {:<12} {:<20} {}  created {}{}",
+                            "{:>4}  {:<8} {:<12} {:<20} {:<16} {:<16} {:<16} {}",
                             k.id,
                             k.role.as_str(),
-                            k.team.map(|t| t.to_string()).unwrap_or_else(|| "-".into()),
+                            k.team
+                                .as_ref()
+                                .map_or_else(|| "-".into(), |t| t.to_string()),
                             k.prefix,
+                            minute(k.created_at),
+                            k.last_used_at.map_or_else(|| "-".into(), minute),
+                            k.revoked_at.map_or_else(|| "-".into(), minute),
                             k.label,
-                            k.created_at.format("%Y-%m-%d %H:%M"),
-                            k.revoked_at
-                                .map(|t| format!(", revoked {}", t.format("%Y-%m-%d %H:%M")))
-                                .unwrap_or_default()
                         );
                     }
+                    println!(
+                        "{} key{}",
+                        keys.len(),
+                        if keys.len() == 1 { "" } else { "s" }
+                    );
                 }
                 KeysAction::Revoke { id } => {
                     let k = store::keys::revoke(&mut conn, &cli_actor(), id, chrono::Utc::now())?;
@@ -933,12 +955,7 @@ fn main() -> anyhow::Result<()> {
             offerlab::telemetry::init(&settings.log);
             let store = open_store(&settings)?;
             let summary = load_demo(&store, seed)?;
-            println!(
-                "demo loaded: {} initiative(s), {} event(s) into {}",
-                summary.initiatives,
-                summary.events,
-                redact(&settings.database.url)
-            );
+            println!("{} ({})", demo_words(&summary), settings.database.url);
         }
     }
     Ok(())

@@ -2,6 +2,7 @@
 //! and `config/<OFFERLAB_ENV>.toml` from the working directory when present, then
 //! `OFFERLAB__SECTION__KEY` environment variables. Unknown keys are rejected.
 
+use std::path::Path;
 use std::time::Duration;
 
 use config::{Config, Environment, File, FileFormat};
@@ -27,31 +28,7 @@ pub struct Settings {
     pub forms: FormSettings,
 }
 
-/// A signing secret: never printed (`Debug` shows `***`).
-#[derive(Clone, Default, Deserialize, PartialEq, Eq)]
-#[serde(transparent)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn new(s: impl Into<String>) -> Self {
-        Self(s.into())
-    }
-
-    /// The secret's bytes, to key a MAC.
-    pub fn expose(&self) -> &[u8] {
-        self.0.as_bytes()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.0.trim().is_empty()
-    }
-}
-
-impl std::fmt::Debug for Secret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(if self.is_empty() { "\"\"" } else { "***" })
-    }
-}
+pub use crate::secret::{Secret, SecretUrl};
 
 /// `POST /hooks/stripe`.
 #[derive(Debug, Clone, Deserialize)]
@@ -101,7 +78,7 @@ pub struct DashboardSettings {
     /// Key that signs session cookies (hex or any string). Empty: a random key per
     /// process, so sessions end when it restarts. Set it (from the environment, never
     /// in a committed file) when several instances serve the pages.
-    pub cookie_secret: String,
+    pub cookie_secret: Secret,
     /// How long an invite link stays valid, in hours.
     pub invite_hours: u32,
     /// Failed sign-ins allowed per account within `sign_in_window_minutes`.
@@ -154,9 +131,10 @@ pub struct ServerSettings {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DatabaseSettings {
-    pub url: String,
+    /// May carry a password: printed with it replaced by `***`.
+    pub url: SecretUrl,
     /// A PostgreSQL streaming replica for pages, reports and exports; empty: none.
-    pub read_url: String,
+    pub read_url: SecretUrl,
     pub pool_size: u32,
     pub sqlite_synchronous: SqliteSync,
     pub busy_timeout_ms: u64,
@@ -197,10 +175,21 @@ pub struct LogSettings {
 
 #[derive(Debug, thiserror::Error)]
 pub enum SettingsError {
+    /// A file that cannot be read or parsed (the message names it; it is not also given
+    /// as the source, which would print it twice).
     #[error("configuration: {0}")]
-    Load(#[from] config::ConfigError),
-    #[error("configuration: {0}")]
-    Invalid(String),
+    Load(config::ConfigError),
+    /// A key with a bad value, an unknown key, or a value out of range: where it was set
+    /// (a file, an environment variable or the built-in defaults), the key and why.
+    #[error("configuration: {origin}: {key}: {reason}")]
+    Key {
+        origin: String,
+        key: String,
+        reason: String,
+    },
+    /// `OFFERLAB_ENV` names no configuration file.
+    #[error("configuration: OFFERLAB_ENV={name}: {reason}")]
+    Environment { name: String, reason: String },
 }
 
 /// `OFFERLAB__SECTION__KEY` variables. `OFFERLAB__STRIPE__WEBHOOK_SECRETS` is a
@@ -214,80 +203,200 @@ fn env_source() -> Environment {
         .with_list_parse_key("stripe.webhook_secrets")
 }
 
+impl From<config::ConfigError> for SettingsError {
+    fn from(e: config::ConfigError) -> Self {
+        Self::Load(e)
+    }
+}
+
+/// Refuses an environment name that is not a plain word, or (but `local`) has no file.
+fn check_environment(dir: &Path, name: &str) -> Result<(), SettingsError> {
+    let refuse = |reason: String| {
+        Err(SettingsError::Environment {
+            name: name.to_owned(),
+            reason,
+        })
+    };
+    if name.is_empty()
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
+        return refuse("an environment name is letters, digits, '-' and '_'".into());
+    }
+    let file = dir.join(format!("{name}.toml"));
+    if name == "local" || file.is_file() {
+        return Ok(());
+    }
+    let mut known: Vec<String> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .filter_map(|entry| {
+            let file_name = entry.ok()?.file_name().into_string().ok()?;
+            let stem = file_name.strip_suffix(".toml")?;
+            (stem != "default").then(|| stem.to_owned())
+        })
+        .collect();
+    known.push("local".into());
+    known.sort();
+    known.dedup();
+    refuse(format!(
+        "unknown environment: there is no {} (known: {})",
+        file.display(),
+        known.join(", ")
+    ))
+}
+
+/// Where the value of `key` was set: the environment variable, else the last file that
+/// has it, else the built-in defaults.
+fn origin_of(dir: &Path, environment: &str, key: &str) -> String {
+    let var = format!("OFFERLAB__{}", key.replace('.', "__").to_uppercase());
+    if std::env::var_os(&var).is_some() {
+        return format!("environment variable {var}");
+    }
+    for file in [
+        dir.join(format!("{environment}.toml")),
+        dir.join("default.toml"),
+    ] {
+        let has_key = Config::builder()
+            .add_source(File::from(file.as_path()).required(false))
+            .build()
+            .is_ok_and(|c| c.get::<config::Value>(key).is_ok());
+        if has_key {
+            return file.display().to_string();
+        }
+    }
+    "built-in defaults".into()
+}
+
+/// Why a value was refused, without the key and origin the message adds itself.
+fn reason(error: &config::ConfigError) -> String {
+    match error {
+        config::ConfigError::Type {
+            unexpected,
+            expected,
+            ..
+        } => format!("invalid type: {unexpected}, expected {expected}"),
+        config::ConfigError::At { error, .. } => reason(error),
+        other => other.to_string(),
+    }
+}
+
 impl Settings {
-    /// Loads the layered configuration for environment `OFFERLAB_ENV` (default `local`).
+    /// Loads the layered configuration for environment `OFFERLAB_ENV` (default `local`,
+    /// whose file is optional). Any other environment must have its file,
+    /// `config/<OFFERLAB_ENV>.toml`: a misspelt name is an error, not the defaults.
     pub fn load() -> Result<Self, SettingsError> {
-        let environment = std::env::var("OFFERLAB_ENV").unwrap_or_else(|_| "local".into());
-        Self::load_from(std::path::Path::new("config"), &environment)
+        let dir = Path::new("config");
+        let environment = match std::env::var("OFFERLAB_ENV") {
+            Err(std::env::VarError::NotPresent) => "local".to_owned(),
+            Err(std::env::VarError::NotUnicode(raw)) => {
+                return Err(SettingsError::Environment {
+                    name: raw.to_string_lossy().into_owned(),
+                    reason: "not valid UTF-8".into(),
+                });
+            }
+            Ok(name) => name,
+        };
+        check_environment(dir, &environment)?;
+        Self::load_from(dir, &environment)
     }
 
     /// Loads from a given configuration folder and environment name.
-    pub fn load_from(dir: &std::path::Path, environment: &str) -> Result<Self, SettingsError> {
-        let settings: Settings = Config::builder()
+    pub fn load_from(dir: &Path, environment: &str) -> Result<Self, SettingsError> {
+        let config = Config::builder()
             .add_source(File::from_str(DEFAULTS, FileFormat::Toml))
             .add_source(File::from(dir.join("default.toml")).required(false))
             .add_source(File::from(dir.join(format!("{environment}.toml"))).required(false))
             .add_source(env_source())
-            .build()?
-            .try_deserialize()?;
-        settings.check()?;
+            .build()?;
+        let key_error = |key: String, reason: String| SettingsError::Key {
+            origin: origin_of(dir, environment, &key),
+            key,
+            reason,
+        };
+        let settings: Settings = serde_path_to_error::deserialize(config)
+            .map_err(|e| key_error(e.path().to_string(), reason(e.inner())))?;
+        settings
+            .check()
+            .map_err(|(key, why)| key_error(key.to_owned(), why.to_owned()))?;
         Ok(settings)
     }
 
-    fn check(&self) -> Result<(), SettingsError> {
-        let invalid = |s: &str| Err(SettingsError::Invalid(s.into()));
+    /// The first out-of-range value: (its key, why).
+    fn check(&self) -> Result<(), (&'static str, &'static str)> {
         if self.ingest.max_events_per_request == 0 {
-            return invalid("ingest.max_events_per_request must be at least 1");
+            return Err(("ingest.max_events_per_request", "must be at least 1"));
         }
         if self.ingest.max_events_per_transaction < self.ingest.max_events_per_request {
-            return invalid(
-                "ingest.max_events_per_transaction must be at least ingest.max_events_per_request",
-            );
+            return Err((
+                "ingest.max_events_per_transaction",
+                "must be at least ingest.max_events_per_request",
+            ));
         }
         if self.ingest.writers == 0 {
-            return invalid("ingest.writers must be at least 1");
+            return Err(("ingest.writers", "must be at least 1"));
         }
         if self.database.acquire_timeout_ms == 0 {
-            return invalid("database.acquire_timeout_ms must be at least 1");
+            return Err(("database.acquire_timeout_ms", "must be at least 1"));
         }
         if self.dashboard.invite_hours == 0 {
-            return invalid("dashboard.invite_hours must be at least 1");
+            return Err(("dashboard.invite_hours", "must be at least 1"));
         }
-        if self.dashboard.sign_in_failures_per_account == 0
-            || self.dashboard.sign_in_failures_per_address == 0
-            || self.dashboard.sign_in_window_minutes == 0
-        {
-            return invalid(
-                "dashboard.sign_in_failures_per_account, sign_in_failures_per_address and sign_in_window_minutes must be at least 1",
-            );
+        let d = &self.dashboard;
+        for (key, value) in [
+            (
+                "dashboard.sign_in_failures_per_account",
+                d.sign_in_failures_per_account,
+            ),
+            (
+                "dashboard.sign_in_failures_per_address",
+                d.sign_in_failures_per_address,
+            ),
+            ("dashboard.sign_in_window_minutes", d.sign_in_window_minutes),
+        ] {
+            if value == 0 {
+                return Err((key, "must be at least 1"));
+            }
         }
         if self.stripe.tolerance_seconds == 0 {
-            return invalid("stripe.tolerance_seconds must be at least 1");
+            return Err(("stripe.tolerance_seconds", "must be at least 1"));
         }
         let w = &self.webhooks;
-        if w.timeout_ms == 0 || w.connect_timeout_ms == 0 || w.poll_interval_ms == 0 {
-            return invalid("webhooks timeouts and poll_interval_ms must be at least 1");
+        for (key, value) in [
+            ("webhooks.timeout_ms", w.timeout_ms),
+            ("webhooks.connect_timeout_ms", w.connect_timeout_ms),
+            ("webhooks.poll_interval_ms", w.poll_interval_ms),
+            ("webhooks.base_backoff_ms", w.base_backoff_ms),
+        ] {
+            if value == 0 {
+                return Err((key, "must be at least 1"));
+            }
         }
         if w.lease_ms < w.timeout_ms.saturating_mul(2) {
-            return invalid("webhooks.lease_ms must be at least twice webhooks.timeout_ms");
+            return Err((
+                "webhooks.lease_ms",
+                "must be at least twice webhooks.timeout_ms",
+            ));
         }
-        if w.base_backoff_ms == 0 || w.max_backoff_ms < w.base_backoff_ms {
-            return invalid(
-                "webhooks.base_backoff_ms must be at least 1 and at most webhooks.max_backoff_ms",
-            );
+        if w.max_backoff_ms < w.base_backoff_ms {
+            return Err((
+                "webhooks.max_backoff_ms",
+                "must be at least webhooks.base_backoff_ms",
+            ));
         }
         if w.batch == 0 {
-            return invalid("webhooks.batch must be at least 1");
+            return Err(("webhooks.batch", "must be at least 1"));
         }
         if self.limits.max_body_bytes < 1024 {
-            return invalid("limits.max_body_bytes must be at least 1024");
+            return Err(("limits.max_body_bytes", "must be at least 1024"));
         }
         Ok(())
     }
 
     pub fn store_options(&self) -> Result<StoreOptions, StoreError> {
-        let url = DatabaseUrl::parse(&self.database.url)?;
-        let read_url = match self.database.read_url.trim() {
+        let url = DatabaseUrl::parse(self.database.url.expose())?;
+        let read_url = match self.database.read_url.expose().trim() {
             "" => None,
             raw => match (DatabaseUrl::parse(raw)?, &url) {
                 (replica @ DatabaseUrl::Postgres(_), DatabaseUrl::Postgres(_)) => Some(replica),
@@ -335,15 +444,19 @@ mod tests {
             ("OFFERLAB__TYPEFORM__SECRET", "tf,secret"),
         ])
         .unwrap_or_else(|e| panic!("{e}"));
+        let exposed = |v: &[Secret]| v.iter().map(|s| s.expose().to_vec()).collect::<Vec<_>>();
         assert_eq!(
-            s.stripe.webhook_secrets,
-            vec![Secret::new("whsec_a"), Secret::new("whsec_b")]
+            exposed(&s.stripe.webhook_secrets),
+            [b"whsec_a".to_vec(), b"whsec_b".to_vec()]
         );
-        assert_eq!(s.dashboard.cookie_secret, "one,value");
-        assert_eq!(s.typeform.secret, Secret::new("tf,secret"));
+        assert_eq!(s.dashboard.cookie_secret.expose(), b"one,value");
+        assert_eq!(s.typeform.secret.expose(), b"tf,secret");
         let one = with_env(&[("OFFERLAB__STRIPE__WEBHOOK_SECRETS", "whsec_only")])
             .unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(one.stripe.webhook_secrets, vec![Secret::new("whsec_only")]);
+        assert_eq!(
+            exposed(&one.stripe.webhook_secrets),
+            [b"whsec_only".to_vec()]
+        );
         let none = with_env(&[]).unwrap_or_else(|e| panic!("{e}"));
         assert!(none.stripe.secrets().is_empty());
         assert_eq!(none.stripe.tolerance_seconds, 300);
@@ -354,9 +467,25 @@ mod tests {
         let s = with_env(&[
             ("OFFERLAB__STRIPE__WEBHOOK_SECRETS", "whsec_visible"),
             ("OFFERLAB__FORMS__SECRET", "form_visible"),
+            ("OFFERLAB__TYPEFORM__SECRET", "typeform_visible"),
+            ("OFFERLAB__DASHBOARD__COOKIE_SECRET", "cookie_visible"),
+            (
+                "OFFERLAB__DATABASE__URL",
+                "postgres://offerlab:url_visible@db.example/offerlab",
+            ),
+            (
+                "OFFERLAB__DATABASE__READ_URL",
+                "postgres://reader:read_visible@replica.example/offerlab",
+            ),
         ])
         .unwrap_or_else(|e| panic!("{e}"));
-        let shown = format!("{s:?}");
+        let shown = format!("{s:?} {:?} {}", s.database, s.database.url);
         assert!(!shown.contains("visible"), "{shown}");
+        assert!(
+            shown.contains("postgres://offerlab:***@db.example/offerlab"),
+            "{shown}"
+        );
+        let options = format!("{:?}", s.store_options().unwrap_or_else(|e| panic!("{e}")));
+        assert!(!options.contains("visible"), "{options}");
     }
 }

@@ -1,16 +1,23 @@
 //! Logging with `tracing`.
 
+use std::io::IsTerminal;
+
 use tracing_subscriber::EnvFilter;
 
 use crate::settings::{LogFormat, LogSettings};
 
 /// Installs the global subscriber. `RUST_LOG` wins over the configured filter.
+///
+/// Logs go to stderr in every format, so stdout carries only what a command prints for
+/// its user (the banner, a one-time key, a report); colours only when stderr is a
+/// terminal, so a log file or collector never gets escape codes.
 pub fn init(settings: &LogSettings) {
     let filter = EnvFilter::try_from_default_env()
         .or_else(|_| EnvFilter::try_new(&settings.filter))
         .unwrap_or_else(|_| EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
     // A second init (tests) is harmless: keep the first subscriber.
     let _ = match settings.format {

@@ -1,5 +1,15 @@
 //! The command line and configuration layering, through the real binary.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
+// Test code: an out-of-range index, a panic or a lossy cast fails the test, which is
+// what test code is for (the crate's lints keep them out of the service's code).
+#![allow(
+    clippy::indexing_slicing,
+    clippy::panic,
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    clippy::cast_possible_wrap,
+    clippy::cast_lossless
+)]
 
 use std::process::Command;
 
@@ -60,7 +70,106 @@ fn unknown_settings_are_rejected() {
         .unwrap();
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("colour"), "{stderr}");
+    assert!(
+        stderr.contains("environment variable OFFERLAB__DATABASE__COLOUR")
+            && stderr.contains("database.colour"),
+        "names where it was set and the key: {stderr}"
+    );
+}
+
+#[test]
+fn an_unknown_environment_is_an_error_naming_its_file() {
+    let out = offerlab()
+        .arg("migrate")
+        .env("OFFERLAB_ENV", "staging")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("OFFERLAB_ENV=staging") && stderr.contains("config/staging.toml"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("known: local, test"), "{stderr}");
+}
+
+#[test]
+fn a_bad_config_file_is_an_error_naming_the_file_and_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("config")).unwrap();
+    let db = dir.path().join("bad.db");
+    let run = |file: &str, toml: &str| {
+        let path = dir.path().join("config").join(file);
+        std::fs::write(&path, toml).unwrap();
+        let out = offerlab()
+            .env_remove("OFFERLAB_ENV")
+            .current_dir(dir.path())
+            .args(["migrate", "--database"])
+            .arg(&db)
+            .output()
+            .unwrap();
+        std::fs::remove_file(&path).unwrap();
+        assert!(!out.status.success(), "{toml:?} was accepted");
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    // A wrong type, in the environment's file (`local` when OFFERLAB_ENV is unset).
+    let stderr = run("local.toml", "[server]\nworkers = \"many\"\n");
+    assert!(
+        stderr.contains("config/local.toml") && stderr.contains("server.workers"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("invalid type"), "{stderr}");
+    // An unknown key, in the shared file.
+    let stderr = run("default.toml", "[database]\npool_sise = 4\n");
+    assert!(
+        stderr.contains("config/default.toml") && stderr.contains("database.pool_sise"),
+        "{stderr}"
+    );
+    // A value out of range.
+    let stderr = run("local.toml", "[webhooks]\nbatch = 0\n");
+    assert!(
+        stderr.contains("config/local.toml") && stderr.contains("webhooks.batch"),
+        "{stderr}"
+    );
+    // Not TOML at all.
+    let stderr = run("local.toml", "[server\nbind = \n");
+    assert!(stderr.contains("config/local.toml"), "{stderr}");
+    assert!(!db.exists(), "nothing was opened");
+}
+
+#[test]
+fn migrate_says_what_it_applied() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("migrate.db");
+    let run = || {
+        let out = offerlab()
+            .args(["migrate", "--database"])
+            .arg(&db)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let mut names: Vec<String> = std::fs::read_dir("migrations/sqlite")
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    let first = run();
+    assert!(
+        first.starts_with(&format!("applied {} migrations", names.len())),
+        "{first}"
+    );
+    assert!(first.contains(&names.join(", ")), "{first}");
+    let second = run();
+    assert!(
+        second.starts_with("database already up to date"),
+        "{second}"
+    );
 }
 
 #[test]
@@ -81,10 +190,15 @@ fn demo_fills_an_empty_database_once() {
         String::from_utf8_lossy(&out.stdout).into_owned()
     };
     let first = run();
-    assert!(first.contains("5 initiative(s)"), "{first}");
+    let events = first
+        .strip_prefix("demo data: 5 initiatives, ")
+        .and_then(|rest| rest.split_once(" events"))
+        .map(|(n, _)| n.replace(',', "").parse::<u64>().unwrap())
+        .unwrap_or_else(|| panic!("says what it loaded: {first}"));
+    assert!(events > 1000, "{first}");
     let second = run();
     assert!(
-        second.contains("0 initiative(s)"),
+        second.starts_with("demo data: already loaded, nothing added"),
         "existing pilots are kept: {second}"
     );
 }
@@ -195,12 +309,38 @@ fn keys_are_created_listed_and_revoked() {
     );
     let (ok, listed, _) = run(&["keys", "list"]);
     assert!(ok);
-    assert!(listed.contains("growth pilots") && listed.contains("writer"));
+    let header: Vec<&str> = listed.lines().next().unwrap().split_whitespace().collect();
+    assert_eq!(
+        header,
+        [
+            "id", "role", "team", "prefix", "created", "last", "used", "revoked", "label"
+        ],
+        "{listed}"
+    );
+    let row = |listed: &str| {
+        listed
+            .lines()
+            .find(|l| l.trim_start().starts_with("1 "))
+            .unwrap_or_else(|| panic!("{listed}"))
+            .split_whitespace()
+            .map(str::to_owned)
+            .collect::<Vec<_>>()
+    };
+    let key_row = row(&listed);
+    assert_eq!(key_row[1..3], ["writer", "growth"], "{listed}");
+    assert!(listed.contains("growth pilots"), "{listed}");
+    assert_eq!(
+        key_row[6..8],
+        ["-", "-"],
+        "never used, not revoked: {listed}"
+    );
+    assert!(listed.trim_end().ends_with("1 key"), "{listed}");
     assert!(!listed.contains(key), "keys are never listed");
     let (ok, _, _) = run(&["keys", "revoke", "1"]);
     assert!(ok);
     let (_, listed, _) = run(&["keys", "list"]);
-    assert!(listed.contains("revoked"));
+    let revoked = row(&listed);
+    assert_ne!(revoked[7], "-", "the revocation time: {listed}");
     let (ok, _, stderr) = run(&["keys", "create", "--role", "writer", "--label", "no team"]);
     assert!(!ok && stderr.contains("team"), "{stderr}");
 }
@@ -611,7 +751,7 @@ fn passwords_hashes_and_tokens_never_reach_the_logs() {
     let store = offerlab::store::Store::open(
         offerlab::settings::Settings::load_from(std::path::Path::new("config"), "test")
             .map(|mut s| {
-                s.database.url = db.display().to_string();
+                s.database.url = db.display().to_string().into();
                 s
             })
             .unwrap()
@@ -727,7 +867,7 @@ fn inbox_entries_are_listed_and_replayed() {
     );
     let mut settings =
         offerlab::settings::Settings::load_from(std::path::Path::new("config"), "test").unwrap();
-    settings.database.url = format!("sqlite://{}", db.display());
+    settings.database.url = format!("sqlite://{}", db.display()).into();
     let store = Store::open(settings.store_options().unwrap()).unwrap();
     let mut conn = store.conn().unwrap();
     let keep = |conn: &mut _, id: &str, initiative: &str| {
@@ -907,4 +1047,156 @@ fn webhooks_are_added_listed_and_removed() {
     assert!(ok);
     let (_, listed, _) = run(&["webhooks", "list"]);
     assert!(!listed.contains("hooks.example.com"), "{listed}");
+}
+
+/// Runs `serve --demo` on a fresh database with `format` logs at info until it answers,
+/// stops it, and answers (stdout, stderr), read separately.
+fn serve_output(format: &str) -> (String, String) {
+    use std::io::{BufRead, BufReader, Read};
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("logs.db");
+    let mut child = offerlab()
+        .args(["serve", "--demo", "--bind", "127.0.0.1:0", "--database"])
+        .arg(&db)
+        .env("OFFERLAB__LOG__FORMAT", format)
+        .env("OFFERLAB__LOG__FILTER", "info")
+        .env_remove("RUST_LOG")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = child.stderr.take().unwrap();
+    let logs = std::thread::spawn(move || {
+        let mut logs = String::new();
+        stderr.read_to_string(&mut logs).unwrap();
+        logs
+    });
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut banner = String::new();
+    let mut address = String::new();
+    while !banner.contains("OpenAPI") {
+        let mut line = String::new();
+        assert!(stdout.read_line(&mut line).unwrap() > 0, "{banner}");
+        if let Some(rest) = line.split("listening on ").nth(1) {
+            address = rest.split_whitespace().next().unwrap().to_owned();
+        }
+        banner.push_str(&line);
+    }
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let r = reqwest::get(format!("{address}/readyz")).await.unwrap();
+        assert_eq!(r.status(), 200);
+    });
+    child.kill().unwrap();
+    stdout.read_to_string(&mut banner).unwrap();
+    child.wait().unwrap();
+    (banner, logs.join().unwrap())
+}
+
+#[test]
+fn logs_go_to_stderr_and_the_banner_to_stdout_in_every_format() {
+    for format in ["text", "json"] {
+        let (stdout, stderr) = serve_output(format);
+        // stdout: the banner, the demo summary and the one-time key, nothing else.
+        assert!(
+            stdout.contains("created an admin key") && stdout.contains("demo data: 5 initiatives"),
+            "{format}: {stdout}"
+        );
+        for line in stdout.lines() {
+            assert!(
+                !line.contains("INFO") && !line.contains("WARN") && !line.starts_with('{'),
+                "{format}: a log line on stdout: {line}"
+            );
+        }
+        // stderr: the logs (ours and actix's), no escape codes (not a terminal).
+        assert!(stderr.contains("loaded demo pilots"), "{format}: {stderr}");
+        assert!(stderr.contains("starting service"), "{format}: {stderr}");
+        assert!(
+            !stderr.contains('\u{1b}'),
+            "{format}: colours in {stderr:?}"
+        );
+        assert!(!stderr.contains("olk_"), "{format}: the key in the logs");
+        for line in stderr.lines().filter(|l| !l.trim().is_empty()) {
+            let json = serde_json::from_str::<serde_json::Value>(line).is_ok();
+            assert_eq!(json, format == "json", "{format}: {line}");
+        }
+    }
+}
+
+/// The shell blocks of README.md between `<!-- walkthrough -->` and `<!-- /walkthrough -->`.
+fn readme_walkthrough() -> String {
+    let readme = std::fs::read_to_string("README.md").unwrap();
+    let (_, rest) = readme.split_once("<!-- walkthrough -->").unwrap();
+    let (section, _) = rest.split_once("<!-- /walkthrough -->").unwrap();
+    let mut script = String::new();
+    let mut in_block = false;
+    for line in section.lines() {
+        match (in_block, line.trim()) {
+            (false, "```sh") => in_block = true,
+            (true, "```") => in_block = false,
+            (true, _) => {
+                script.push_str(line);
+                script.push('\n');
+            }
+            _ => {}
+        }
+    }
+    assert!(!in_block, "an unclosed block in the walkthrough");
+    script
+}
+
+#[test]
+fn the_readme_walkthrough_runs_on_a_fresh_and_a_demo_database() {
+    if Command::new("curl").arg("--version").output().is_err() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "curl is needed for the README walkthrough under CI"
+        );
+        eprintln!("SKIPPED: no curl to run the README walkthrough with");
+        return;
+    }
+    let script = readme_walkthrough();
+    let calls = script.matches("curl -fsS ").count();
+    assert!(calls >= 10, "{script}");
+    assert!(!script.contains("curl -sf"), "errors must show: {script}");
+    for extra in [&[][..], &["--demo"][..]] {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("walkthrough.db");
+        let (mut child, address, head, _) = serve(&db, extra, &[]);
+        let key = head
+            .iter()
+            .map(|l| l.trim())
+            .find(|l| l.starts_with("olk_"))
+            .unwrap_or_else(|| panic!("{head:?}"))
+            .to_owned();
+        let out = Command::new("bash")
+            .args(["-euo", "pipefail", "-c", &script])
+            .env("OFFERLAB", &address)
+            .env("OFFERLAB_KEY", &key)
+            .output()
+            .unwrap();
+        child.kill().unwrap();
+        child.wait().unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{extra:?}: the walkthrough failed: {}\n{stdout}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        // Every call answered JSON; the last one is the report.
+        let answers: Vec<serde_json::Value> = serde_json::Deserializer::from_str(&stdout)
+            .into_iter()
+            .collect::<Result<_, _>>()
+            .unwrap_or_else(|e| panic!("{extra:?}: {e}: {stdout}"));
+        assert_eq!(answers.len(), calls, "{extra:?}: {stdout}");
+        let report = answers.last().unwrap();
+        assert_eq!(report["initiative"]["key"], "team-plan", "{report}");
+        assert_eq!(report["demand"]["exposures"], 3, "{report}");
+        assert_eq!(
+            report["verdict"]["status"], "collecting",
+            "as the README says"
+        );
+        assert_eq!(report["decisions"][0]["decision"], "iterate", "{report}");
+    }
 }

@@ -1,5 +1,15 @@
 //! Property tests (proptest) for the statistics module: ranges, nesting, symmetry, monotonicity,
 //! duality between tests and intervals, and "errors, never panics" on degenerate input.
+// Test code: an out-of-range index, a panic or a lossy cast fails the test, which is
+// what test code is for (the crate's lints keep them out of the service's code).
+#![allow(
+    clippy::indexing_slicing,
+    clippy::panic,
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    clippy::cast_possible_wrap,
+    clippy::cast_lossless
+)]
 
 use offerlab::stats::{self, SummaryStats};
 use proptest::prelude::*;

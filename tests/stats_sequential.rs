@@ -4,6 +4,16 @@
 //! Reference values: `tests/fixtures/sequential_cases.json`, recomputed from scratch by
 //! `python3 tests/fixtures/sequential_cases.py` (mpmath at 50 digits). Simulations are seeded.
 //! Run: `cargo test --test stats_sequential`.
+// Test code: an out-of-range index, a panic or a lossy cast fails the test, which is
+// what test code is for (the crate's lints keep them out of the service's code).
+#![allow(
+    clippy::indexing_slicing,
+    clippy::panic,
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    clippy::cast_possible_wrap,
+    clippy::cast_lossless
+)]
 
 use offerlab::stats::{
     self, BetaBinomialMixture, RateVerdict, SequentialDesign, StatsError, VerdictBoundary,

@@ -2,6 +2,16 @@
 //!
 //! All randomness comes from `StdRng::seed_from_u64`, so every run sees the same numbers. The
 //! whole file runs in a few seconds in a debug build (`cargo test --test stats_simulation`).
+// Test code: an out-of-range index, a panic or a lossy cast fails the test, which is
+// what test code is for (the crate's lints keep them out of the service's code).
+#![allow(
+    clippy::indexing_slicing,
+    clippy::panic,
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    clippy::cast_possible_wrap,
+    clippy::cast_lossless
+)]
 
 use offerlab::stats;
 use rand::SeedableRng;

@@ -135,7 +135,7 @@ pub fn work_horizon(p: f64) -> u64 {
     let spread = (p * (1.0 - p)).max(1e-12).sqrt();
     let h = (PLAN_WORK / spread).powf(2.0 / 3.0);
     if h.is_finite() && h < MAX_HORIZON as f64 {
-        (h.floor() as u64).max(MIN_HORIZON)
+        crate::stats::convert::saturating_u64(h.floor()).max(MIN_HORIZON)
     } else {
         MAX_HORIZON
     }

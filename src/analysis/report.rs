@@ -730,7 +730,9 @@ fn follow_through(initiative: &Initiative, cells: &[Cell]) -> FollowThrough {
     let money_down: u64 = chain.iter().map(|s| s.money_down).sum();
     let paid: u64 = chain.iter().map(|s| s.paid).sum();
     let c = &initiative.criteria;
-    let tuned = (c.planned_exposures as f64 * c.target_preorder_rate.get()).ceil() as u64;
+    let tuned = stats::convert::saturating_u64(
+        (c.planned_exposures as f64 * c.target_preorder_rate.get()).ceil(),
+    );
     let ci = (money_down > 0)
         .then(|| stats::BetaBinomialMixture::new(c.confidence.get(), tuned.max(1)).ok())
         .flatten()
@@ -826,7 +828,9 @@ fn outlook(
     let expected_by = (per_day > 0.0)
         .then(|| (median as f64 / per_day).ceil())
         .filter(|days| *days < 36_500.0)
-        .and_then(|days| today.checked_add_days(chrono::Days::new(days as u64)));
+        .and_then(|days| {
+            today.checked_add_days(chrono::Days::new(stats::convert::saturating_u64(days)))
+        });
     Some(Outlook {
         median,
         p90: likely.p90,
@@ -855,7 +859,8 @@ pub fn outlook_design(
     n: u64,
 ) -> stats::SequentialDesign {
     let planned = criteria.planned_exposures.max(1);
-    let budget = (OUTLOOK_WORK / (rate * (1.0 - rate)).max(1e-12)).min(1e12) as u64;
+    let budget =
+        stats::convert::saturating_u64((OUTLOOK_WORK / (rate * (1.0 - rate)).max(1e-12)).min(1e12));
     let horizon = n
         .max(planned)
         .saturating_mul(4)
@@ -1202,7 +1207,7 @@ fn price_curve(
         .collect();
     let prices: Vec<f64> = by_price.keys().map(|p| *p as f64).collect();
     // Seeded by the initiative, so the same data always gives the same figure.
-    let mut rng = StdRng::seed_from_u64(initiative.id as u64 ^ 0x0ffe_71ab);
+    let mut rng = StdRng::seed_from_u64(initiative.id.cast_unsigned() ^ 0x0ffe_71ab);
     let best = if by_price.values().all(|t| t.exposures > 0) {
         stats::prob_best_weighted(&arms, &prices, PRIOR.0, PRIOR.1, PRICE_DRAWS, &mut rng)
             .ok()

@@ -69,9 +69,12 @@ pub fn render(report: &Report) -> String {
     ]);
     figures.add_row([
         "revenue per exposed customer".to_string(),
-        d.revenue_per_exposure
-            .mean
-            .map_or("-".into(), |m| money(m.round() as i64, &i.currency)),
+        d.revenue_per_exposure.mean.map_or("-".into(), |m| {
+            money(
+                crate::stats::convert::saturating_i64(m.round()),
+                &i.currency,
+            )
+        }),
     ]);
     out.push_str(&figures.to_string());
     out.push_str("\n\n");

@@ -61,9 +61,15 @@ pub fn odds(ratio: f64) -> String {
     if !ratio.is_finite() || ratio > 1e6 {
         "more than 1,000,000 to 1".into()
     } else if ratio >= 1.0 {
-        format!("{} to 1", count(ratio.round() as u64))
+        format!(
+            "{} to 1",
+            count(crate::stats::convert::saturating_u64(ratio.round()))
+        )
     } else if ratio > 1e-6 {
-        format!("1 to {}", count((1.0 / ratio).round() as u64))
+        format!(
+            "1 to {}",
+            count(crate::stats::convert::saturating_u64((1.0 / ratio).round()))
+        )
     } else {
         "less than 1 to 1,000,000".into()
     }

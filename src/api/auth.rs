@@ -167,7 +167,9 @@ impl RateLimiter {
             *tokens -= 1.0;
             Ok(())
         } else {
-            Err(((1.0 - *tokens) / self.rate).ceil().max(1.0) as u64)
+            Err(crate::stats::convert::saturating_u64(
+                ((1.0 - *tokens) / self.rate).ceil().max(1.0),
+            ))
         }
     }
 }

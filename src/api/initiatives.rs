@@ -455,14 +455,14 @@ fn parse_criteria(errors: &mut FieldErrors, c: CriteriaInput) -> Option<Criteria
         "criteria.min_exposures",
         Criteria::min_exposures(
             c.min_exposures
-                .unwrap_or(Criteria::DEFAULT_MIN_EXPOSURES as i64),
+                .unwrap_or(Criteria::DEFAULT_MIN_EXPOSURES.cast_signed()),
         ),
     );
     let planned = errors.take(
         "criteria.planned_exposures",
         Criteria::planned_exposures(
             c.planned_exposures
-                .unwrap_or(Criteria::DEFAULT_PLANNED_EXPOSURES as i64),
+                .unwrap_or(Criteria::DEFAULT_PLANNED_EXPOSURES.cast_signed()),
         ),
     );
     let floors = c.min_preorder_cents.unwrap_or_default();

@@ -217,8 +217,8 @@ impl Variants {
         hasher.update([0u8]);
         hasher.update(customer.as_bytes());
         let digest = hasher.finalize();
-        let mut first = [0u8; 8];
-        first.copy_from_slice(&digest[..8]);
+        let (first, _) = digest.split_first_chunk::<8>().unwrap_or((&[0; 8], &[]));
+        let first = *first;
         // 53 random bits give a uniform draw in [0, 1).
         let u = (u64::from_be_bytes(first) >> 11) as f64 / (1u64 << 53) as f64;
         let mut cumulative = 0.0;

@@ -59,10 +59,10 @@ fn refused_v6(ip: Ipv6Addr) -> Option<&'static str> {
     } else if seg[0] == 0x64 && seg[1] == 0xff9b && seg[2..6] == [0, 0, 0, 0] {
         // NAT64: judge the IPv4 address inside.
         let v4 = Ipv4Addr::new(
-            (seg[6] >> 8) as u8,
-            seg[6] as u8,
-            (seg[7] >> 8) as u8,
-            seg[7] as u8,
+            seg[6].to_be_bytes()[0],
+            seg[6].to_be_bytes()[1],
+            seg[7].to_be_bytes()[0],
+            seg[7].to_be_bytes()[1],
         );
         refused_v4(v4)
     } else {

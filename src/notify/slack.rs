@@ -5,9 +5,10 @@ use serde_json::{Value, json};
 
 /// One line a person reads in a channel.
 pub fn text(event_type: &str, data: &Value) -> String {
-    let name = data["initiative"]["name"]
-        .as_str()
-        .or_else(|| data["initiative"]["key"].as_str())
+    let name = data
+        .pointer("/initiative/name")
+        .and_then(Value::as_str)
+        .or_else(|| data.pointer("/initiative/key").and_then(Value::as_str))
         .unwrap_or("an initiative");
     let s = |v: &Value| v.as_str().unwrap_or("?").replace('_', " ");
     match event_type {
@@ -56,8 +57,8 @@ pub fn text(event_type: &str, data: &Value) -> String {
 /// The Slack body for a standard payload (`{type, timestamp, data}`).
 pub fn render(payload: &str) -> String {
     let v: Value = serde_json::from_str(payload).unwrap_or(Value::Null);
-    let event_type = v["type"].as_str().unwrap_or("event");
-    let data = &v["data"];
+    let event_type = v.get("type").and_then(Value::as_str).unwrap_or("event");
+    let data = v.get("data").unwrap_or(&Value::Null);
     let line = text(event_type, data);
     let mut blocks = vec![json!({
         "type": "section",

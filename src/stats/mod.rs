@@ -27,6 +27,7 @@
 mod bayes;
 mod beta;
 mod contingency;
+pub mod convert;
 mod error;
 mod gamma;
 mod multiple;

@@ -45,7 +45,7 @@ fn sample_size(n: f64) -> Result<SampleSize, StatsError> {
     }
     Ok(SampleSize {
         n,
-        n_ceil: ceil as u64,
+        n_ceil: super::convert::saturating_u64(ceil),
     })
 }
 

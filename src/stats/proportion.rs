@@ -158,7 +158,7 @@ fn binomial_two_sided(k: u64, n: u64, p: f64, q: f64) -> f64 {
     let ln_pmf = |x: u64| ln_binomial_pmf(x, n, p, q);
     let threshold = ln_pmf(k) + TWO_SIDED_RELATIVE_TOLERANCE.ln_1p();
     // The binomial pmf is non-decreasing up to its mode ⌊(n+1)p⌋ and non-increasing after it.
-    let mode = (((n as f64) + 1.0) * p).floor().min(n as f64) as u64;
+    let mode = super::convert::saturating_u64((((n as f64) + 1.0) * p).floor().min(n as f64));
     let regions = two_sided_regions(0, mode, n, threshold, ln_pmf);
     let mut total = 0.0;
     if let Some(left) = regions.left_end {

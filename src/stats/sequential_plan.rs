@@ -103,7 +103,7 @@ fn boundary_at(
     let thr = mixture.ln_threshold();
     let rejects = |k: u64| mixture.ln_evidence_unchecked(k, n, target) >= thr;
     // The k with k/n > t start at k_min; those with k/n < t end at k_min − 1 or k_min − 2.
-    let mut k_min = ((nf * target).floor() as u64).min(n);
+    let mut k_min = super::convert::saturating_u64((nf * target).floor()).min(n);
     while k_min <= n && k_min as f64 / nf <= target {
         k_min += 1;
     }
@@ -180,9 +180,9 @@ fn next_boundary(
         match (k, previous) {
             (Some(k), Some(p)) => {
                 let moved = k as f64 + (n as f64 - p.n as f64) * target;
-                moved.max(0.0).round() as u64
+                super::convert::saturating_u64(moved.max(0.0).round())
             }
-            _ => fallback.max(0.0).round() as u64,
+            _ => super::convert::saturating_u64(fallback.max(0.0).round()),
         }
     };
     let nf = n as f64;
@@ -282,8 +282,8 @@ fn binomial_kernel(steps: u64, p: f64) -> (u64, Vec<f64>) {
     let nf = steps as f64;
     let mean = nf * p;
     let sd = (nf * p * (1.0 - p)).sqrt();
-    let lo = (mean - 12.0 * sd - 2.0).max(0.0).floor() as u64;
-    let hi = ((mean + 12.0 * sd + 2.0).ceil() as u64).min(steps);
+    let lo = super::convert::saturating_u64((mean - 12.0 * sd - 2.0).max(0.0).floor());
+    let hi = super::convert::saturating_u64((mean + 12.0 * sd + 2.0).ceil()).min(steps);
     let q = 1.0 - p;
     let mut probs: Vec<f64> = (lo..=hi)
         .map(|j| ln_binomial_pmf(j, steps, p, q).exp())
@@ -385,8 +385,8 @@ pub fn sequential_plan_from(
             if m == 0.0 {
                 continue;
             }
-            for (j, &w) in k.iter().enumerate() {
-                next[i + j] += m * w;
+            for (slot, &w) in next.iter_mut().skip(i).zip(&k) {
+                *slot += m * w;
             }
         }
         lo += k_lo;
@@ -430,14 +430,18 @@ fn absorb(
     if let Some(above) = b.above_at_least
         && above < hi
     {
-        let cut = above.saturating_sub(*lo) as usize;
+        let cut = usize::try_from(above.saturating_sub(*lo))
+            .unwrap_or(usize::MAX)
+            .min(mass.len());
         let absorbed: f64 = mass.drain(cut..).sum();
         validated.add(absorbed, further);
     }
     if let Some(below) = b.below_at_most
         && below >= *lo
     {
-        let cut = ((below - *lo + 1) as usize).min(mass.len());
+        let cut = usize::try_from(below - *lo + 1)
+            .unwrap_or(usize::MAX)
+            .min(mass.len());
         let absorbed: f64 = mass.drain(..cut).sum();
         not_validated.add(absorbed, further);
         *lo += cut as u64;

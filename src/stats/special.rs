@@ -69,7 +69,7 @@ pub(crate) fn stirlerr(z: f64) -> f64 {
     let twice = 2.0 * z;
     if twice == twice.round() {
         // z is a half-integer in [0, 15]: exact table.
-        let index = twice as usize;
+        let index = super::convert::saturating_usize(twice);
         if let Some(value) = STIRLERR_HALVES.get(index) {
             return *value;
         }

@@ -114,7 +114,7 @@ pub fn page(conn: &mut DbConn, filter: &AuditFilter, limit: i64) -> Result<Audit
         q = q.filter(a::id.lt(before));
     }
     let mut rows: Vec<Row> = q.order(a::id.desc()).limit(limit + 1).load(conn)?;
-    let has_more = rows.len() as i64 > limit;
+    let has_more = i64::try_from(rows.len()).unwrap_or(i64::MAX) > limit;
     rows.truncate(usize::try_from(limit).unwrap_or(0));
     Ok(AuditPage {
         entries: rows.into_iter().map(AuditRecord::from).collect(),

@@ -107,7 +107,7 @@ pub fn page(
         DbConn::Sqlite(c) => page_query!(sqlite, initiative_id, after, probe).load(c)?,
         DbConn::Postgres(c) => page_query!(postgres, initiative_id, after, probe).load(c)?,
     };
-    let has_more = rows.len() as i64 > limit;
+    let has_more = i64::try_from(rows.len()).unwrap_or(i64::MAX) > limit;
     rows.truncate(usize::try_from(limit).unwrap_or(0));
     Ok(EventPage { rows, has_more })
 }

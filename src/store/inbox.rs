@@ -206,7 +206,7 @@ pub fn page(conn: &mut DbConn, filter: &Filter) -> Result<(Vec<Entry>, bool), St
         .into_iter()
         .map(Entry::from)
         .collect();
-    let more = rows.len() as i64 > filter.limit;
+    let more = i64::try_from(rows.len()).unwrap_or(i64::MAX) > filter.limit;
     rows.truncate(usize::try_from(filter.limit).unwrap_or(0));
     Ok((rows, more))
 }

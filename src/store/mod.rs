@@ -51,11 +51,23 @@ macro_rules! on_backend {
 }
 pub(crate) use on_backend;
 
-/// Which database a URL names.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Which database a URL names. `Debug` hides a PostgreSQL URL's password.
+#[derive(Clone, PartialEq, Eq)]
 pub enum DatabaseUrl {
     Postgres(String),
     Sqlite(std::path::PathBuf),
+}
+
+impl std::fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Postgres(url) => f
+                .debug_tuple("Postgres")
+                .field(&crate::secret::redact_url(url))
+                .finish(),
+            Self::Sqlite(path) => f.debug_tuple("Sqlite").field(path).finish(),
+        }
+    }
 }
 
 impl DatabaseUrl {
@@ -75,7 +87,8 @@ impl DatabaseUrl {
             .unwrap_or(url);
         if path.contains("://") {
             return Err(StoreError::Config(format!(
-                "unsupported database URL scheme in '{url}': use postgres://, sqlite:// or a file path"
+                "unsupported database URL scheme in '{}': use postgres://, sqlite:// or a file path",
+                crate::secret::redact_url(url)
             )));
         }
         Ok(Self::Sqlite(path.into()))
@@ -365,6 +378,8 @@ pub struct Store {
     read_pool: Option<Pool>,
     factory: ConnectionFactory,
     health: Arc<WriteHealth>,
+    /// The migrations this `open` applied, oldest first.
+    migrated: Arc<[String]>,
 }
 
 /// The last write fault (storage full, read-only) until a write succeeds again: while it
@@ -422,7 +437,7 @@ impl Store {
         {
             return Err(read_only_error(path, &why, Some(e)));
         }
-        migrated?;
+        let migrated = migrated?;
         let pool = r2d2::Pool::builder()
             .max_size(factory.options.pool_size.max(1))
             .connection_timeout(factory.options.acquire_timeout)
@@ -445,7 +460,14 @@ impl Store {
             read_pool,
             factory,
             health: Arc::default(),
+            migrated: migrated.into(),
         })
+    }
+
+    /// The names of the migrations opening the store applied, oldest first (none: the
+    /// database was up to date).
+    pub fn migrations_applied(&self) -> &[String] {
+        &self.migrated
     }
 
     /// A pooled connection for pages, reports and exports: to the read replica when
@@ -690,8 +712,24 @@ where
     }
 }
 
-/// Applies every embedded migration of the connection's backend that has not run yet.
-pub fn run_migrations(conn: &mut DbConn) -> Result<usize, StoreError> {
+/// Applies every embedded migration of the connection's backend that has not run yet, and
+/// answers their names (`2026-11-25-000001_create_core`), oldest first.
+pub fn run_migrations(conn: &mut DbConn) -> Result<Vec<String>, StoreError> {
+    use diesel::migration::MigrationSource;
+    fn names<DB: diesel::backend::Backend>(
+        source: &EmbeddedMigrations,
+        applied: &[diesel::migration::MigrationVersion<'_>],
+    ) -> Vec<String> {
+        let all = MigrationSource::<DB>::migrations(source).unwrap_or_default();
+        applied
+            .iter()
+            .map(|version| {
+                all.iter()
+                    .find(|m| m.name().version() == *version)
+                    .map_or_else(|| version.to_string(), |m| m.name().to_string())
+            })
+            .collect()
+    }
     let applied = match conn {
         DbConn::Postgres(c) => {
             // Instances starting together take turns: one migrates, the others then
@@ -700,11 +738,13 @@ pub fn run_migrations(conn: &mut DbConn) -> Result<usize, StoreError> {
             c.batch_execute("SELECT pg_advisory_lock(7166157301)")?;
             let result = c
                 .run_pending_migrations(POSTGRES_MIGRATIONS)
-                .map(|v| v.len());
+                .map(|v| names::<diesel::pg::Pg>(&POSTGRES_MIGRATIONS, &v));
             c.batch_execute("SELECT pg_advisory_unlock(7166157301)")?;
             result
         }
-        DbConn::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|v| v.len()),
+        DbConn::Sqlite(c) => c
+            .run_pending_migrations(SQLITE_MIGRATIONS)
+            .map(|v| names::<diesel::sqlite::Sqlite>(&SQLITE_MIGRATIONS, &v)),
     };
     applied.map_err(|e| StoreError::Migration(e.to_string()))
 }

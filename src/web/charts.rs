@@ -14,6 +14,7 @@
 //! pattern and are labelled, bars carry their numbers. Every chart has its numbers in a
 //! table beside it on the page.
 
+use crate::stats::convert::{saturating_i32, saturating_usize};
 use std::fmt::Write as _;
 use std::ops::Range as Span;
 
@@ -221,7 +222,7 @@ fn row_text(
             let em = |size: u32| f64::from(size) / 1.24;
             let value_width = value.chars().count() as f64 * em(layout.font(16)) * 0.55;
             let room = f64::from(right - left) - value_width - 8.0;
-            let fits = (room.max(0.0) / (em(layout.font(17)) * 0.56)) as usize;
+            let fits = saturating_usize(room.max(0.0) / (em(layout.font(17)) * 0.56));
             area.draw(&Text::new(
                 clip(label, NARROW_LABEL.min(fits.max(8))),
                 (left, py - above),
@@ -348,7 +349,7 @@ pub fn rate_axis_max(max: f64) -> f64 {
 /// A generous estimate of the width of `s` in bold sans-serif at `size` (plotters'
 /// units, drawn at `size / 1.24`), to keep labels inside the canvas.
 fn text_width(s: &str, size: u32) -> i32 {
-    (s.chars().count() as f64 * f64::from(size) / 1.24 * 0.62).ceil() as i32
+    saturating_i32((s.chars().count() as f64 * f64::from(size) / 1.24 * 0.62).ceil())
 }
 
 /// Cuts a label to `max` characters with an ellipsis.
@@ -421,7 +422,7 @@ fn reference_line(
         HPos::Center => 0,
     };
     // Kept inside the canvas: a line near an edge gets its label on the inner side.
-    let width = area.dim_in_pixel().0 as i32;
+    let width = i32::try_from(area.dim_in_pixel().0).unwrap_or(i32::MAX);
     let half = text_width(label, size) / 2 + 2;
     let x = match anchor {
         HPos::Center => (px).clamp(half, (width - half).max(half)),
@@ -503,7 +504,7 @@ fn interval_chart(
     let n = rows.len().max(1);
     let top = layout.top();
     let x_label_area = 56;
-    let height = top + layout.row(ROW) * n as u32 + x_label_area + 8;
+    let height = top + layout.row(ROW).saturating_mul(rows_u32(n)) + x_label_area + 8;
     let (left, right) = layout.sides(VALUE_WIDTH);
     let max = rows
         .iter()
@@ -752,7 +753,7 @@ pub fn sentiment_bars(
     let plot = Plot {
         size: (
             layout.width(),
-            top + layout.row(ROW) * n as u32 + x_label_area + 8,
+            top + layout.row(ROW).saturating_mul(rows_u32(n)) + x_label_area + 8,
         ),
         margin: (top, right, 8, left),
         x_label_area,
@@ -776,9 +777,9 @@ pub fn sentiment_bars(
             let total: u64 = c.iter().sum();
             let mut b = [0.0; 5];
             let mut acc = 0u64;
-            for (k, v) in c.iter().enumerate() {
+            for (slot, v) in b.iter_mut().skip(1).zip(c.iter()) {
                 acc += v;
-                b[k + 1] = if total > 0 {
+                *slot = if total > 0 {
                     acc as f64 / total as f64
                 } else {
                     0.0
@@ -788,11 +789,14 @@ pub fn sentiment_bars(
         })
         .collect();
     let layer_names = ["mark-love", "mark-like", "mark-neutral", "mark-dislike"];
-    for (k, (_, _, color)) in SENTIMENTS.iter().enumerate() {
+    for (k, ((_, _, color), layer_name)) in SENTIMENTS.iter().zip(layer_names).enumerate() {
         let color = *color;
-        canvas.layer(layer_names[k], |chart, area| {
+        canvas.layer(layer_name, |chart, area| {
             for (i, b) in bounds.iter().enumerate() {
-                let (x0, x1, y) = (b[k], b[k + 1], y_of(i));
+                let (Some(&x0), Some(&x1)) = (b.get(k), b.get(k + 1)) else {
+                    continue;
+                };
+                let y = y_of(i);
                 if x1 <= x0 {
                     continue;
                 }
@@ -879,7 +883,7 @@ pub fn say_do(
     let plot = Plot {
         size: (
             layout.width(),
-            top + layout.row(38) * n as u32 + x_label_area + 8,
+            top + layout.row(38).saturating_mul(rows_u32(n)) + x_label_area + 8,
         ),
         margin: (top, right, 8, left),
         x_label_area,
@@ -899,9 +903,9 @@ pub fn say_do(
     canvas.layer("mark-bar", |chart, _| {
         chart.draw_series(rows.iter().enumerate().filter_map(|(i, (_, c))| {
             let y = y_of(i);
-            c.rate.map(|r| {
+            c.rate.zip(SENTIMENTS.get(i)).map(|(r, (_, _, color))| {
                 let half = layout.bar(0.34);
-                Rectangle::new([(0.0, y - half), (r, y + half)], SENTIMENTS[i].2.filled())
+                Rectangle::new([(0.0, y - half), (r, y + half)], color.filled())
             })
         }))?;
         Ok(())
@@ -1012,7 +1016,7 @@ pub fn timeline(
             if (v - i).abs() > 1e-6 || i < 0.0 {
                 return String::new();
             }
-            days.get(i as usize)
+            days.get(saturating_usize(i))
                 .map(|d| d.format("%b %-d").to_string())
                 .unwrap_or_default()
         };
@@ -1172,6 +1176,11 @@ pub fn rate_strip(
         Ok(())
     })?;
     Ok(canvas.finish(Layout::Wide))
+}
+
+/// A number of chart rows as pixels' multiplier (saturating: a chart never has 2³² rows).
+fn rows_u32(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
 }
 
 #[cfg(test)]

@@ -21,8 +21,10 @@ pub const STYLESHEET_PATH: &str = "/assets/app.css";
 
 /// A short hash of the stylesheet: its URL changes with its content, so it can be
 /// cached for good.
-pub static STYLESHEET_VERSION: LazyLock<String> =
-    LazyLock::new(|| hex::encode(&Sha256::digest(STYLESHEET.as_bytes())[..6]));
+pub static STYLESHEET_VERSION: LazyLock<String> = LazyLock::new(|| {
+    let digest = Sha256::digest(STYLESHEET.as_bytes());
+    hex::encode(digest.get(..6).unwrap_or_default())
+});
 
 /// Pages load nothing but their own stylesheet and run no script; inline SVG needs no
 /// source. `data:` is for the empty favicon (no /favicon.ico request).

@@ -49,7 +49,7 @@ fn points(diff: f64) -> String {
 }
 
 fn cents(v: f64, currency: &str) -> String {
-    money(v.round() as i64, currency)
+    money(crate::stats::convert::saturating_i64(v.round()), currency)
 }
 
 fn opt_percent(v: Option<f64>) -> Markup {

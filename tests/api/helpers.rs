@@ -116,7 +116,7 @@ pub struct TestApp {
 pub fn test_settings(url: &str) -> Settings {
     let mut settings =
         Settings::load_from(std::path::Path::new("config"), "test").expect("test settings");
-    settings.database.url = url.to_owned();
+    settings.database.url = url.into();
     settings.database.pool_size = 4;
     settings.server.bind = "127.0.0.1:0".into();
     settings.server.workers = 2;

@@ -76,7 +76,7 @@ async fn reports_read_from_the_replica_with_its_lag_while_writes_go_to_the_prima
     };
     let replica_url = replica.url();
     let app = spawn_app_on(TestDb::External { url: primary.url() }, |s| {
-        s.database.read_url = replica_url.clone();
+        s.database.read_url = replica_url.as_str().into();
         s.dashboard.public = true;
     })
     .await;

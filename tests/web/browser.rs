@@ -1026,7 +1026,7 @@ async fn check_inbox_fit(c: &Client, server: &Server) {
     use offerlab::store::{Store, inbox};
     let mut settings =
         offerlab::settings::Settings::load_from(std::path::Path::new("config"), "test").unwrap();
-    settings.database.url = server.database_url.clone();
+    settings.database.url = server.database_url.as_str().into();
     let store = Store::open(settings.store_options().unwrap()).unwrap();
     let mut conn = store.conn().unwrap();
     let long = "x".repeat(180);

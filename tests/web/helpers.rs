@@ -26,8 +26,9 @@ impl Server {
     pub fn start(demo: bool) -> Server {
         let dir = tempfile::tempdir().expect("temp dir");
         let mut settings = Settings::load_from(Path::new("config"), "test").expect("test settings");
-        settings.database.url = format!("sqlite://{}", dir.path().join("offerlab.db").display());
-        let database_url = settings.database.url.clone();
+        settings.database.url =
+            format!("sqlite://{}", dir.path().join("offerlab.db").display()).into();
+        let database_url = settings.database.url.expose().to_owned();
         settings.database.pool_size = 4;
         settings.server.bind = "127.0.0.1:0".into();
         settings.server.workers = 2;
