@@ -39,13 +39,25 @@ pub enum TestDb {
 }
 
 impl TestDb {
-    /// A new migrated database, or `None` when PostgreSQL is not configured (outside CI).
+    /// A new migrated database (a copy of the run's template), or `None` when PostgreSQL
+    /// is not configured (outside CI).
     pub fn create(backend: Backend) -> Option<Self> {
+        Self::make(backend, true)
+    }
+
+    /// A new empty database, for tests of the migrations themselves.
+    pub fn create_unmigrated(backend: Backend) -> Option<Self> {
+        Self::make(backend, false)
+    }
+
+    fn make(backend: Backend, migrated: bool) -> Option<Self> {
         match backend {
             Backend::Sqlite => {
                 let dir = tempfile::tempdir().expect("temp dir");
                 let path = dir.path().join("offerlab.db");
-                crate::template::sqlite_copy(&path);
+                if migrated {
+                    crate::template::sqlite_copy(&path);
+                }
                 let url = format!("sqlite://{}", path.display());
                 Some(TestDb::Sqlite { _dir: dir, url })
             }
@@ -70,7 +82,13 @@ impl TestDb {
                 );
                 let mut admin =
                     diesel::PgConnection::establish(&admin_url).expect("connect to PostgreSQL");
-                crate::template::postgres_copy(&mut admin, &admin_url, &name);
+                if migrated {
+                    crate::template::postgres_copy(&mut admin, &admin_url, &name);
+                } else {
+                    diesel::sql_query(format!("CREATE DATABASE {name}"))
+                        .execute(&mut admin)
+                        .expect("create an empty test database");
+                }
                 let url = crate::template::postgres_url(&admin_url, &name);
                 Some(TestDb::Postgres {
                     admin_url,

@@ -811,7 +811,7 @@ async fn a_writer_of_two_teams_decides_for_both_and_no_other(backend: Backend) {
 async fn existing_users_keep_their_team_across_the_migration(backend: Backend) {
     use diesel::Connection;
     use diesel_migrations::{FileBasedMigrations, MigrationHarness};
-    let Some(db) = crate::helpers::TestDb::create(backend) else {
+    let Some(db) = crate::helpers::TestDb::create_unmigrated(backend) else {
         return;
     };
     let url = db.url().to_owned();
