@@ -21,11 +21,13 @@ impl Drop for ServerProcess {
     }
 }
 
-fn start_server(url: &str) -> ServerProcess {
+/// `writers`: ingest writer threads of the instance (`ingest.writers`; PostgreSQL only).
+fn start_server(url: &str, writers: usize) -> ServerProcess {
     let mut child = Command::new(env!("CARGO_BIN_EXE_offerlab"))
         .args(["serve", "--database", url, "--bind", "127.0.0.1:0"])
         .env("OFFERLAB_ENV", "test")
         .env("OFFERLAB__SERVER__WORKERS", "2")
+        .env("OFFERLAB__INGEST__WRITERS", writers.to_string())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -51,8 +53,8 @@ async fn two_processes_ingest_concurrently_with_exact_aggregates(backend: Backen
         return;
     };
     let key = admin_key_for(&db);
-    let first = start_server(db.url());
-    let second = start_server(db.url());
+    let first = start_server(db.url(), 1);
+    let second = start_server(db.url(), 1);
     let a = TestApp {
         address: first.address.clone(),
         client: client_with_key(&key),
@@ -130,15 +132,18 @@ async fn two_processes_ingest_concurrently_with_exact_aggregates(backend: Backen
 /// instances race for the same customers, event ids and aggregate cells. Each event is
 /// stored once, every copy of a batch is answered 200, and the aggregates equal the model
 /// and a recount of the stored events.
-async fn three_processes_with_overlapping_batches_store_each_event_once(backend: Backend) {
+async fn three_processes_of_two_writers_with_overlapping_batches_store_each_event_once(
+    backend: Backend,
+) {
     let Some(db) = TestDb::create(backend) else {
         return;
     };
     let key = admin_key_for(&db);
+    // Two writers each: six writer threads race on one initiative and its customers.
     let servers = [
-        start_server(db.url()),
-        start_server(db.url()),
-        start_server(db.url()),
+        start_server(db.url(), 2),
+        start_server(db.url(), 2),
+        start_server(db.url(), 2),
     ];
     let a = TestApp {
         address: servers[0].address.clone(),
@@ -237,5 +242,5 @@ async fn three_processes_with_overlapping_batches_store_each_event_once(backend:
 
 backend_tests!(
     two_processes_ingest_concurrently_with_exact_aggregates,
-    three_processes_with_overlapping_batches_store_each_event_once
+    three_processes_of_two_writers_with_overlapping_batches_store_each_event_once
 );
