@@ -19,6 +19,21 @@ fn offerlab() -> Command {
     c
 }
 
+/// Runs a command to its end: (whether it succeeded, its stdout, its stderr).
+fn outcome(command: &mut Command) -> (bool, String, String) {
+    let out = command.output().unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Runs `offerlab ARGS --database DB` to its end: (success, stdout, stderr).
+fn run_on(db: &std::path::Path, args: &[&str]) -> (bool, String, String) {
+    outcome(offerlab().args(args).arg("--database").arg(db))
+}
+
 #[test]
 fn migrate_takes_the_database_from_the_environment() {
     let dir = tempfile::tempdir().unwrap();
@@ -142,17 +157,9 @@ fn migrate_says_what_it_applied() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("migrate.db");
     let run = || {
-        let out = offerlab()
-            .args(["migrate", "--database"])
-            .arg(&db)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
+        let (ok, stdout, stderr) = run_on(&db, &["migrate"]);
+        assert!(ok, "{stderr}");
+        stdout
     };
     let mut names: Vec<String> = std::fs::read_dir("migrations/sqlite")
         .unwrap()
@@ -177,17 +184,9 @@ fn demo_fills_an_empty_database_once() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("demo.db");
     let run = || {
-        let out = offerlab()
-            .args(["demo", "--database"])
-            .arg(&db)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
+        let (ok, stdout, stderr) = run_on(&db, &["demo"]);
+        assert!(ok, "{stderr}");
+        stdout
     };
     let first = run();
     let events = first
@@ -278,19 +277,7 @@ fn report_reads_the_database_in_both_formats() {
 fn keys_are_created_listed_and_revoked() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("keys.db");
-    let run = |args: &[&str]| {
-        let out = offerlab()
-            .args(args)
-            .arg("--database")
-            .arg(&db)
-            .output()
-            .unwrap();
-        (
-            out.status.success(),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
-    };
+    let run = |args: &[&str]| run_on(&db, args);
     let (ok, stdout, stderr) = run(&[
         "keys",
         "create",
@@ -795,19 +782,7 @@ fn passwords_hashes_and_tokens_never_reach_the_logs() {
 fn decisions_prints_the_log_in_both_formats() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("demo.db");
-    let run = |args: &[&str]| {
-        let out = offerlab()
-            .args(args)
-            .arg("--database")
-            .arg(&db)
-            .output()
-            .unwrap();
-        (
-            out.status.success(),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
-    };
+    let run = |args: &[&str]| run_on(&db, args);
     let (ok, _, stderr) = run(&["demo"]);
     assert!(ok, "{stderr}");
 
@@ -949,17 +924,12 @@ fn audit_prints_the_changes_made_on_the_command_line() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("audit.db");
     let run = |args: &[&str]| {
-        let out = offerlab()
-            .args(args)
-            .arg("--database")
-            .arg(&db)
-            .env("USER", "ops-alice")
-            .output()
-            .unwrap();
-        (
-            out.status.success(),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
+        outcome(
+            offerlab()
+                .args(args)
+                .arg("--database")
+                .arg(&db)
+                .env("USER", "ops-alice"),
         )
     };
     let (ok, created, stderr) = run(&["keys", "create", "--role", "viewer", "--label", "board"]);
@@ -995,19 +965,7 @@ fn audit_prints_the_changes_made_on_the_command_line() {
 fn webhooks_are_added_listed_and_removed() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("hooks.db");
-    let run = |args: &[&str]| {
-        let out = offerlab()
-            .args(args)
-            .arg("--database")
-            .arg(&db)
-            .output()
-            .unwrap();
-        (
-            out.status.success(),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
-    };
+    let run = |args: &[&str]| run_on(&db, args);
     let (ok, stdout, stderr) = run(&[
         "webhooks",
         "add",
