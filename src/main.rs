@@ -361,7 +361,7 @@ fn inbox_list(
 ) -> anyhow::Result<()> {
     use store::inbox;
     let provider = provider
-        .map(|p| offerlab::intake::Provider::parse(&p).map(|p| p.as_str().to_owned()))
+        .map(|p| offerlab::intake::Provider::parse(&p))
         .transpose()
         .map_err(|e| anyhow::anyhow!("--provider {e}"))?;
     let status = inbox::InboxStatus::parse(status).map_err(|e| anyhow::anyhow!("--status {e}"))?;
@@ -402,7 +402,7 @@ fn inbox_list(
             for e in &entries {
                 table.add_row([
                     e.id.to_string(),
-                    e.provider.clone(),
+                    e.provider.as_str().to_owned(),
                     e.kind.clone(),
                     e.initiative.clone().unwrap_or_else(|| "-".into()),
                     e.status.as_str().to_owned(),
@@ -424,10 +424,10 @@ fn inbox_list(
 /// Replays an inbox entry through the same ingest code the service uses (one
 /// transaction, all-or-nothing, idempotent on the derived event ids).
 fn inbox_replay(conn: &mut store::DbConn, id: i64) -> anyhow::Result<()> {
-    use offerlab::intake::{self, Prepared, Provider};
+    use offerlab::intake::{self, Prepared};
     use store::inbox;
     let entry = inbox::get(conn, id)?;
-    let provider = Provider::parse(&entry.provider).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let provider = entry.provider;
     let now = chrono::Utc::now();
     let (_, prepared) = intake::prepare(conn, provider, entry.payload.as_bytes(), now)?;
     let failed = |conn: &mut store::DbConn, reason: String| -> anyhow::Result<()> {

@@ -851,7 +851,7 @@ fn inbox_entries_are_listed_and_replayed() {
         inbox::keep(
             conn,
             inbox::NewEntry {
-                provider: "form".into(),
+                provider: offerlab::intake::Provider::Form,
                 external_id: id.into(),
                 kind: "form".into(),
                 initiative: Some(initiative.into()),

@@ -811,7 +811,7 @@ impl From<events::StoredEventRow> for StoredEventView {
             occurred_at: r.occurred_at_utc(),
             received_at: r.received_at_utc(),
             event_id: r.event_id,
-            event_type: r.event_type,
+            event_type: r.event_type.as_str().to_owned(),
             customer_id: r.customer_id,
             segment: r.segment,
             variant: r.variant,

@@ -151,7 +151,7 @@ async fn receive(
                 "webhook event kept in the inbox"
             );
             let entry = NewEntry {
-                provider: provider.as_str().into(),
+                provider,
                 external_id: envelope.external_id.clone(),
                 kind: envelope.kind,
                 initiative,
@@ -355,7 +355,7 @@ impl From<Entry> for InboxEntryView {
     fn from(e: Entry) -> Self {
         Self {
             id: e.id,
-            provider: e.provider,
+            provider: e.provider.as_str().to_owned(),
             external_id: e.external_id,
             kind: e.kind,
             initiative: e.initiative,
@@ -402,12 +402,7 @@ pub struct InboxPage {
 pub fn inbox_filter(q: &InboxQuery) -> Result<inbox::Filter, ApiError> {
     let provider = match q.provider.as_deref() {
         None | Some("") => None,
-        Some(p) => Some(
-            Provider::parse(p)
-                .map_err(|e| ApiError::bad_query("provider", e))?
-                .as_str()
-                .to_owned(),
-        ),
+        Some(p) => Some(Provider::parse(p).map_err(|e| ApiError::bad_query("provider", e))?),
     };
     let status = match q.status.as_deref() {
         None | Some("") => None,
@@ -492,7 +487,7 @@ pub async fn replay_inbox(
 /// Replays inbox entry `id` (the API and the inbox page).
 pub async fn replay(state: &AppState, id: i64) -> Result<Entry, ApiError> {
     let entry = blocking(state, move |c| inbox::get(c, id)).await?;
-    let provider = Provider::parse(&entry.provider).map_err(ApiError::Internal)?;
+    let provider = entry.provider;
     let (_, attempt) = attempt(state, provider, entry.payload.into_bytes()).await?;
     let now = Utc::now();
     let updated = match attempt {

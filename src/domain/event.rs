@@ -50,16 +50,32 @@ pub enum EventBody {
     Payment { amount: Cents, currency: Currency },
 }
 
+text_enum!(
+    /// What an event records: its `type` as sent and as stored.
+    EventKind {
+        Exposure => "exposure",
+        Preorder => "preorder",
+        Cancellation => "cancellation",
+        Refund => "refund",
+        Response => "response",
+        Payment => "payment",
+    }
+);
+
 impl EventBody {
-    pub fn type_name(&self) -> &'static str {
+    pub fn kind(&self) -> EventKind {
         match self {
-            EventBody::Exposure { .. } => "exposure",
-            EventBody::Preorder { .. } => "preorder",
-            EventBody::Cancellation => "cancellation",
-            EventBody::Refund { .. } => "refund",
-            EventBody::Response { .. } => "response",
-            EventBody::Payment { .. } => "payment",
+            EventBody::Exposure { .. } => EventKind::Exposure,
+            EventBody::Preorder { .. } => EventKind::Preorder,
+            EventBody::Cancellation => EventKind::Cancellation,
+            EventBody::Refund { .. } => EventKind::Refund,
+            EventBody::Response { .. } => EventKind::Response,
+            EventBody::Payment { .. } => EventKind::Payment,
         }
+    }
+
+    pub fn type_name(&self) -> &'static str {
+        self.kind().as_str()
     }
 }
 

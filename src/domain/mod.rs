@@ -13,6 +13,7 @@ pub mod event;
 pub mod initiative;
 pub mod keys;
 pub mod money;
+pub mod provider;
 pub mod rate;
 pub mod survey;
 pub mod user;
@@ -20,7 +21,7 @@ pub mod webhook;
 
 pub use customer::{CustomerState, Transition};
 pub use error::{FieldError, FieldErrors};
-pub use event::{Event, EventBody, PreorderKind, Sentiment};
+pub use event::{Event, EventBody, EventKind, PreorderKind, Sentiment};
 pub use initiative::{
     Criteria, Decision, Initiative, InitiativeDraft, InitiativePatch, Kind, Mode, PreorderFloors,
     Status, Variant, Variants,

@@ -19,33 +19,7 @@ use crate::domain::{CustomerId, Event, EventBody, EventId, InitiativeKey, Segmen
 use crate::store::ingest::{IngestBatch, IngestError};
 use crate::store::{DbConn, StoreError, initiatives, surveys};
 
-/// Who sent a payload.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Provider {
-    Stripe,
-    Typeform,
-    /// The generic signed form webhook.
-    Form,
-}
-
-impl Provider {
-    pub const ALL: [Provider; 3] = [Provider::Stripe, Provider::Typeform, Provider::Form];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Provider::Stripe => "stripe",
-            Provider::Typeform => "typeform",
-            Provider::Form => "form",
-        }
-    }
-
-    pub fn parse(s: &str) -> Result<Self, String> {
-        Self::ALL
-            .into_iter()
-            .find(|p| p.as_str() == s)
-            .ok_or_else(|| "must be one of: stripe, typeform, form".into())
-    }
-}
+pub use crate::domain::provider::Provider;
 
 /// One customer event a payload asks for (a pre-order, refund or response), before it
 /// is placed.

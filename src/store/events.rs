@@ -12,7 +12,7 @@ use diesel::sql_types::{Bool, Integer, SqlType, Text};
 
 use super::schema::events;
 use super::{DbConn, StoreError, to_utc};
-use crate::domain::{PreorderKind, Sentiment};
+use crate::domain::{EventKind, PreorderKind, Sentiment};
 
 /// A stored event as it was received.
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable)]
@@ -20,7 +20,7 @@ use crate::domain::{PreorderKind, Sentiment};
 pub struct StoredEventRow {
     pub id: i64,
     pub event_id: String,
-    pub event_type: String,
+    pub event_type: EventKind,
     pub customer_id: String,
     pub occurred_at: chrono::NaiveDateTime,
     pub received_at: chrono::NaiveDateTime,

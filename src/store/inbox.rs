@@ -5,6 +5,7 @@ use diesel::prelude::*;
 
 use super::schema::inbox::dsl as x;
 use super::{DbConn, StoreError, on_backend, to_naive, to_utc};
+use crate::domain::provider::Provider;
 
 /// Where an inbox entry stands.
 #[derive(
@@ -47,7 +48,7 @@ impl InboxStatus {
 /// A payload to keep.
 #[derive(Debug, Clone)]
 pub struct NewEntry {
-    pub provider: String,
+    pub provider: Provider,
     pub external_id: String,
     pub kind: String,
     pub initiative: Option<String>,
@@ -60,7 +61,7 @@ pub struct NewEntry {
 #[derive(Debug, Clone)]
 pub struct Entry {
     pub id: i64,
-    pub provider: String,
+    pub provider: Provider,
     pub external_id: String,
     pub kind: String,
     pub initiative: Option<String>,
@@ -78,7 +79,7 @@ pub struct Entry {
 #[diesel(table_name = super::schema::inbox)]
 struct Row {
     id: i64,
-    provider: String,
+    provider: Provider,
     external_id: String,
     kind: String,
     initiative: Option<String>,
@@ -95,7 +96,7 @@ struct Row {
 #[derive(Insertable)]
 #[diesel(table_name = super::schema::inbox, treat_none_as_default_value = false)]
 struct InsertRow {
-    provider: String,
+    provider: Provider,
     external_id: String,
     kind: String,
     initiative: Option<String>,
@@ -133,7 +134,7 @@ pub fn keep(conn: &mut DbConn, entry: NewEntry) -> Result<Entry, StoreError> {
     super::write_transaction(conn, |conn| {
         let at = to_naive(entry.received_at);
         let row = InsertRow {
-            provider: entry.provider.clone(),
+            provider: entry.provider,
             external_id: entry.external_id.clone(),
             kind: entry.kind,
             initiative: entry.initiative,
@@ -150,7 +151,7 @@ pub fn keep(conn: &mut DbConn, entry: NewEntry) -> Result<Entry, StoreError> {
             .do_nothing()
             .execute(c))?;
         let mine = x::inbox
-            .filter(x::provider.eq(&entry.provider))
+            .filter(x::provider.eq(entry.provider))
             .filter(x::external_id.eq(&entry.external_id));
         if inserted == 0 {
             diesel::update(mine)
@@ -180,7 +181,7 @@ pub fn get(conn: &mut DbConn, id: i64) -> Result<Entry, StoreError> {
 /// Filters and paging for [`page`].
 #[derive(Debug, Clone, Default)]
 pub struct Filter {
-    pub provider: Option<String>,
+    pub provider: Option<Provider>,
     pub status: Option<InboxStatus>,
     /// Entries with an id above this one (the previous page's last id).
     pub after: i64,
@@ -196,7 +197,7 @@ pub fn page(conn: &mut DbConn, filter: &Filter) -> Result<(Vec<Entry>, bool), St
         .limit(filter.limit + 1)
         .into_boxed();
     if let Some(p) = &filter.provider {
-        query = query.filter(x::provider.eq(p.clone()));
+        query = query.filter(x::provider.eq(*p));
     }
     if let Some(s) = filter.status {
         query = query.filter(x::status.eq(s));

@@ -23,8 +23,8 @@ use super::schema::{aggregate_cells, customers, daily_counts, events};
 use super::{DbConn, Fault, Store, StoreError, bulk, share_initiatives, to_naive, to_utc};
 use crate::domain::customer::{self, CellContribution, CellKey, OfferContext};
 use crate::domain::{
-    Cents, CustomerState, Event, EventBody, FieldError, Initiative, InitiativeKey, PreorderKind,
-    SegmentKey, Sentiment, Status, Transition, VariantKey,
+    Cents, CustomerState, Event, EventBody, EventKind, FieldError, Initiative, InitiativeKey,
+    PreorderKind, SegmentKey, Sentiment, Status, Transition, VariantKey,
 };
 
 /// One client request: events for one initiative, all-or-nothing.
@@ -107,7 +107,7 @@ pub enum IngestError {
 pub(super) struct NewEventRow {
     pub(super) initiative_id: i64,
     pub(super) event_id: String,
-    pub(super) event_type: &'static str,
+    pub(super) event_type: EventKind,
     pub(super) customer_id: String,
     pub(super) occurred_at: chrono::NaiveDateTime,
     pub(super) received_at: chrono::NaiveDateTime,
@@ -221,7 +221,7 @@ impl CellDelta {
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable)]
 #[diesel(table_name = events)]
 struct EventContent {
-    event_type: String,
+    event_type: EventKind,
     customer_id: String,
     occurred_at: chrono::NaiveDateTime,
     segment: Option<String>,
@@ -235,7 +235,7 @@ struct EventContent {
 impl EventContent {
     fn of(row: &NewEventRow) -> Self {
         Self {
-            event_type: row.event_type.to_owned(),
+            event_type: row.event_type,
             customer_id: row.customer_id.clone(),
             occurred_at: row.occurred_at,
             segment: row.segment.clone(),
@@ -702,7 +702,7 @@ fn event_row(initiative_id: i64, e: &Event, received_at: DateTime<Utc>) -> NewEv
     let mut row = NewEventRow {
         initiative_id,
         event_id: e.event_id.to_string(),
-        event_type: e.body.type_name(),
+        event_type: e.body.kind(),
         customer_id: e.customer.to_string(),
         occurred_at: to_naive(e.occurred_at),
         received_at: to_naive(received_at),

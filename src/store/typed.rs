@@ -24,8 +24,9 @@ use super::outbox::DeliveryState;
 use super::sessions::Kind as SessionKind;
 use crate::domain::access::Role;
 use crate::domain::audit::{Action, ActorKind, TargetType};
+use crate::domain::provider::Provider;
 use crate::domain::webhook::{EventType, Format};
-use crate::domain::{Decision, Kind, Mode, PreorderKind, Sentiment, Status};
+use crate::domain::{Decision, EventKind, Kind, Mode, PreorderKind, Sentiment, Status};
 
 /// A closed set stored as text: its name, and the value of a name.
 pub trait ClosedSet: Sized + Copy {
@@ -77,6 +78,8 @@ text_column!(
     Decision,
     Sentiment,
     PreorderKind,
+    EventKind,
+    Provider,
     Role,
     ActorKind,
     TargetType,

@@ -271,7 +271,7 @@ async fn inbox_page(
         Some(f) => bad(&f.field, f.reason.clone()),
         None => bad("query", e.to_string()),
     })?;
-    let provider = filter.provider.clone();
+    let provider = filter.provider;
     let (entries, more) = blocking(&state, move |c| crate::store::inbox::page(c, &filter)).await?;
     let replayed = match q.replayed {
         Some(id) => blocking(&state, move |c| crate::store::inbox::get(c, id))
@@ -280,7 +280,7 @@ async fn inbox_page(
         None => None,
     };
     let view = inbox::View {
-        provider: provider.as_deref(),
+        provider: provider.map(|p| p.as_str()),
         status: &status,
         next_after: more.then(|| entries.last().map(|e| e.id)).flatten(),
         replayed: replayed.as_ref(),

@@ -1038,7 +1038,7 @@ async fn check_inbox_fit(c: &Client, server: &Server) {
         inbox::keep(
             &mut conn,
             inbox::NewEntry {
-                provider: "stripe".into(),
+                provider: offerlab::intake::Provider::Stripe,
                 external_id: format!("evt_{i}_{long}"),
                 kind: "checkout.session.completed".into(),
                 initiative: initiative.map(str::to_owned),
