@@ -103,7 +103,7 @@ pub struct Claimed {
     pub id: i64,
     pub webhook_id: i64,
     pub message_id: String,
-    pub event_type: String,
+    pub event_type: EventType,
     pub body: String,
     /// Attempts made before this one.
     pub attempts: i32,
@@ -117,7 +117,7 @@ type ClaimRow = (
     i64,
     i64,
     String,
-    String,
+    EventType,
     String,
     i32,
     chrono::NaiveDateTime,
