@@ -29,6 +29,12 @@ fn outcome(command: &mut Command) -> (bool, String, String) {
     )
 }
 
+/// The `name=value` of the cookie an answer sets (the session after a sign-in).
+fn session_cookie(r: &reqwest::Response) -> String {
+    let set = r.headers()["set-cookie"].to_str().unwrap();
+    set.split(';').next().unwrap().to_owned()
+}
+
 /// Runs `offerlab ARGS --database DB` to its end: (success, stdout, stderr).
 fn run_on(db: &std::path::Path, args: &[&str]) -> (bool, String, String) {
     outcome(offerlab().args(args).arg("--database").arg(db))
@@ -571,13 +577,7 @@ fn serve_demo_prints_the_admin_key_and_a_viewer_sign_in() {
         )
         .await;
         assert_eq!(r.status(), 303, "the printed credentials sign in");
-        let cookie = r.headers()["set-cookie"]
-            .to_str()
-            .unwrap()
-            .split(';')
-            .next()
-            .unwrap()
-            .to_owned();
+        let cookie = session_cookie(&r);
         let page = client
             .get(format!("{address}/"))
             .header("cookie", &cookie)
@@ -686,13 +686,7 @@ fn passwords_hashes_and_tokens_never_reach_the_logs() {
         )
         .await;
         assert_eq!(r.status(), 303);
-        let cookie = r.headers()["set-cookie"]
-            .to_str()
-            .unwrap()
-            .split(';')
-            .next()
-            .unwrap()
-            .to_owned();
+        let cookie = session_cookie(&r);
         let html = client
             .get(format!("{address}/account"))
             .header("cookie", &cookie)
