@@ -1,12 +1,12 @@
-//! PostgreSQL's set-based writes for the ingest group transaction: everything a group
-//! writes for one initiative goes in as one statement whose columns are bound as arrays and
-//! expanded with `unnest` (data-modifying `WITH` parts, one per table), so a group costs the
-//! same few round trips at 1 or 20,000 events, and the server parses one short statement
-//! instead of one with a bind parameter per value.
+//! PostgreSQL's set-based reads and writes for the ingest group transaction: everything a
+//! group writes for one initiative goes in as one statement whose columns are bound as
+//! arrays and expanded with `unnest`, so a group costs the same few round trips at 1 or
+//! 20,000 events, and the server parses one short statement instead of one with a bind
+//! parameter per value.
 //!
 //! How concurrent instances stay exact without a per-initiative lock:
 //! - **customers**: the group reads the customers it names with `FOR UPDATE`, in
-//!   `customer_id` order (`ingest::prefetch`), so two instances touching one customer take
+//!   `customer_id` order ([`lock_customers`]), so two instances touching one customer take
 //!   turns on that row only. A customer new to the group is inserted without `ON
 //!   CONFLICT`: if another instance inserted it meanwhile, the insert fails with a unique
 //!   violation and the whole group is retried (`ingest::Ingestor::apply`), reading the
@@ -23,23 +23,83 @@ use diesel::prelude::*;
 use diesel::sql_types::{Array, BigInt, Bool, Double, Nullable, Text, Timestamp};
 
 use super::StoreError;
-use super::ingest::{CellDeltaRow, CustomerRow, DailyDeltaRow, NewEventRow};
+use super::ingest::{CellDeltaRow, CustomerRow, DailyDeltaRow, EventContent, NewEventRow};
+
+// The look-ups below probe the unique index once per id (`unnest` joined `LATERAL` to a
+// `LIMIT 1` subquery) instead of `key = ANY($ids)`, and are planned on every call (sent
+// unnamed, like every `sql_query`). Measured (BENCHMARKS.md, issue 15): a cached generic
+// plan of `initiative_id = $1 AND event_id = ANY($2)`, made while the table was young,
+// scanned every row of the initiative through the `(initiative_id, id)` index and filtered
+// (7-14 ms a group at 10,000 rows, growing with the pilot), and even a fresh plan of the
+// `= ANY` form picks that index until the table is first analysed. A probe by the full
+// unique key has no such choice once the table holds more than a few rows.
+
+/// The stored customers among `ids` (sorted, distinct), locked `FOR UPDATE` in that order.
+pub(super) fn lock_customers(
+    conn: &mut PgConnection,
+    initiative_id: i64,
+    ids: &[&str],
+) -> Result<Vec<CustomerRow>, StoreError> {
+    Ok(diesel::sql_query(
+        "SELECT c.* FROM unnest($1::text[]) WITH ORDINALITY AS u(customer_id, n) \
+         CROSS JOIN LATERAL (SELECT * FROM customers \
+           WHERE initiative_id = $2 AND customer_id = u.customer_id LIMIT 1 FOR UPDATE) c \
+         ORDER BY u.n",
+    )
+    .bind::<Array<Text>, _>(ids)
+    .bind::<BigInt, _>(initiative_id)
+    .load(conn)?)
+}
+
+/// The stored events among `ids`, with what makes them the same event.
+pub(super) fn stored_events(
+    conn: &mut PgConnection,
+    initiative_id: i64,
+    ids: &[&str],
+) -> Result<Vec<(String, EventContent)>, StoreError> {
+    #[derive(QueryableByName)]
+    #[diesel(table_name = super::schema::events)]
+    struct Stored {
+        event_id: String,
+        #[diesel(embed)]
+        content: EventContent,
+    }
+    let rows: Vec<Stored> = diesel::sql_query(
+        "SELECT e.* FROM unnest($1::text[]) AS u(event_id) \
+         CROSS JOIN LATERAL (SELECT * FROM events \
+           WHERE initiative_id = $2 AND event_id = u.event_id LIMIT 1) e",
+    )
+    .bind::<Array<Text>, _>(ids)
+    .bind::<BigInt, _>(initiative_id)
+    .load(conn)?;
+    Ok(rows.into_iter().map(|r| (r.event_id, r.content)).collect())
+}
 
 /// Writes one initiative's share of a group in one statement (one round trip), each kind
-/// of row bound as arrays and expanded with `unnest`:
-/// - the new events, in order (the `id` sequence follows the array order);
-/// - the customers: the ones read `FOR UPDATE` at the start of the transaction (`stored`)
-///   are updated, the new ones inserted without `ON CONFLICT` (a unique violation means
-///   another instance got there first: the caller retries the group);
-/// - the deltas of the daily counts and the aggregate cells, commutative
-///   (`x = x + excluded.x`), in key order (the caller sorts), so that two groups never wait
-///   for each other in a cycle on them.
+/// of row bound as arrays and expanded with `unnest`, in this order:
+/// 1. the new events, in order (the `id` sequence follows the array order);
+/// 2. the new customers, inserted without `ON CONFLICT` (a unique violation means another
+///    instance got there first: the caller retries the group);
+/// 3. the customers read `FOR UPDATE` at the start of the transaction (`stored`), their
+///    new state written through the primary key's conflict arbiter (an `UPDATE … FROM
+///    unnest` join would leave the planner a choice of join, and it chooses badly while
+///    the table is young);
+/// 4. last, the deltas of the aggregate cells and daily counts, commutative
+///    (`x = x + excluded.x`) and in key order (the caller sorts). These are the pilot's
+///    hot rows, which every concurrent group (another writer or instance) locks too:
+///    taken at the end of the statement, just before the commit, their locks are held
+///    briefly, and two groups never wait for each other in a cycle.
+///
+/// Parts of a statement run in no promised order, so the order is forced: the cells'
+/// insert reads the counts of parts 1-3 (`RETURNING 1`) in a one-time filter, which runs
+/// those parts to completion before the first cell is touched, and the daily counts,
+/// referenced by nothing, run after the main insert.
 pub(super) fn write_group(
     conn: &mut PgConnection,
     initiative_id: i64,
     events: &[NewEventRow],
-    new: &[CustomerRow],
-    stored: &[CustomerRow],
+    new: &[&CustomerRow],
+    stored: &[&CustomerRow],
     cells: &[CellDeltaRow],
     daily: &[DailyDeltaRow],
 ) -> Result<(), StoreError> {
@@ -51,9 +111,6 @@ pub(super) fn write_group(
     {
         return Ok(());
     }
-    fn col<'a, R, T>(rows: &'a [R], f: impl Fn(&'a R) -> T) -> Vec<T> {
-        rows.iter().map(f).collect()
-    }
     diesel::sql_query(
         "WITH new_events AS ( \
            INSERT INTO events (initiative_id, event_id, event_type, customer_id, occurred_at, \
@@ -61,31 +118,36 @@ pub(super) fn write_group(
            SELECT $1, u.event_id, u.event_type, u.customer_id, u.occurred_at, u.received_at, \
              u.segment, u.variant, u.amount_cents, u.currency, u.sentiment, u.preorder_kind \
            FROM unnest($2::text[], $3::text[], $4::text[], $5::timestamp[], $6::timestamp[], \
-             $7::text[], $8::text[], $9::int8[], $10::text[], $11::text[], $36::text[]) \
+             $7::text[], $8::text[], $9::int8[], $10::text[], $11::text[], $12::text[]) \
              WITH ORDINALITY \
              AS u(event_id, event_type, customer_id, occurred_at, received_at, segment, variant, \
              amount_cents, currency, sentiment, preorder_kind, n) \
-           ORDER BY u.n), \
-         changed_customers AS ( \
-           UPDATE customers c SET active_cents = u.active_cents, cancelled = u.cancelled, \
-             sentiment = u.sentiment, sentiment_at = u.sentiment_at, \
-             money_down = u.money_down, paid = u.paid \
-           FROM unnest($12::text[], $13::int8[], $14::bool[], $15::text[], $16::timestamp[], \
-             $37::bool[], $38::bool[]) \
-             AS u(customer_id, active_cents, cancelled, sentiment, sentiment_at, money_down, \
-             paid) \
-           WHERE c.initiative_id = $1 AND c.customer_id = u.customer_id), \
+           ORDER BY u.n \
+           RETURNING 1), \
          new_customers AS ( \
            INSERT INTO customers (initiative_id, customer_id, segment, variant, \
              first_exposed_at, active_cents, cancelled, sentiment, sentiment_at, money_down, \
              paid) \
-           SELECT $1, u.* FROM unnest($17::text[], $18::text[], $19::text[], $20::timestamp[], \
-             $21::int8[], $22::bool[], $23::text[], $24::timestamp[], $39::bool[], \
-             $40::bool[]) AS u), \
+           SELECT $1, u.* FROM unnest($13::text[], $14::text[], $15::text[], $16::timestamp[], \
+             $17::int8[], $18::bool[], $19::text[], $20::timestamp[], $21::bool[], \
+             $22::bool[]) AS u \
+           RETURNING 1), \
+         changed_customers AS ( \
+           INSERT INTO customers (initiative_id, customer_id, segment, variant, \
+             first_exposed_at, active_cents, cancelled, sentiment, sentiment_at, money_down, \
+             paid) \
+           SELECT $1, u.* FROM unnest($23::text[], $24::text[], $25::text[], $26::timestamp[], \
+             $27::int8[], $28::bool[], $29::text[], $30::timestamp[], $31::bool[], \
+             $32::bool[]) AS u \
+           ON CONFLICT (initiative_id, customer_id) DO UPDATE SET \
+             active_cents = excluded.active_cents, cancelled = excluded.cancelled, \
+             sentiment = excluded.sentiment, sentiment_at = excluded.sentiment_at, \
+             money_down = excluded.money_down, paid = excluded.paid \
+           RETURNING 1), \
          days AS ( \
            INSERT INTO daily_counts (initiative_id, day, exposures, preorders) \
            SELECT $1, u.day, u.exposures, u.preorders \
-           FROM unnest($25::text[], $26::int8[], $27::int8[]) WITH ORDINALITY \
+           FROM unnest($33::text[], $34::int8[], $35::int8[]) WITH ORDINALITY \
              AS u(day, exposures, preorders, n) ORDER BY u.n \
            ON CONFLICT (initiative_id, day) DO UPDATE SET \
              exposures = daily_counts.exposures + excluded.exposures, \
@@ -94,10 +156,12 @@ pub(super) fn write_group(
            customers, cancelled, revenue_cents, revenue_sq_cents, money_down, paid) \
          SELECT $1, u.segment, u.variant, u.sentiment, u.preordered, u.customers, u.cancelled, \
            u.revenue_cents, u.revenue_sq_cents, u.money_down, u.paid \
-         FROM unnest($28::text[], $29::text[], $30::text[], $31::bool[], $32::int8[], \
-           $33::int8[], $34::int8[], $35::float8[], $41::int8[], $42::int8[]) WITH ORDINALITY \
+         FROM unnest($36::text[], $37::text[], $38::text[], $39::bool[], $40::int8[], \
+           $41::int8[], $42::int8[], $43::float8[], $44::int8[], $45::int8[]) WITH ORDINALITY \
            AS u(segment, variant, sentiment, preordered, customers, cancelled, revenue_cents, \
            revenue_sq_cents, money_down, paid, n) \
+         WHERE (SELECT count(*) FROM new_events) + (SELECT count(*) FROM new_customers) \
+           + (SELECT count(*) FROM changed_customers) >= 0 \
          ORDER BY u.n \
          ON CONFLICT (initiative_id, segment, variant, sentiment, preordered) DO UPDATE SET \
            customers = aggregate_cells.customers + excluded.customers, \
@@ -108,7 +172,7 @@ pub(super) fn write_group(
            paid = aggregate_cells.paid + excluded.paid",
     )
     .bind::<BigInt, _>(initiative_id)
-    // events: $2-$11
+    // events: $2-$12
     .bind::<Array<Text>, _>(col(events, |r| r.event_id.as_str()))
     .bind::<Array<Text>, _>(col(events, |r| r.event_type))
     .bind::<Array<Text>, _>(col(events, |r| r.customer_id.as_str()))
@@ -119,13 +183,8 @@ pub(super) fn write_group(
     .bind::<Array<Nullable<BigInt>>, _>(col(events, |r| r.amount_cents))
     .bind::<Array<Nullable<Text>>, _>(col(events, |r| r.currency.as_deref()))
     .bind::<Array<Nullable<Text>>, _>(col(events, |r| r.sentiment))
-    // stored customers: $12-$16
-    .bind::<Array<Text>, _>(col(stored, |r| r.customer_id.as_str()))
-    .bind::<Array<BigInt>, _>(col(stored, |r| r.active_cents))
-    .bind::<Array<Bool>, _>(col(stored, |r| r.cancelled))
-    .bind::<Array<Nullable<Text>>, _>(col(stored, |r| r.sentiment))
-    .bind::<Array<Nullable<Timestamp>>, _>(col(stored, |r| r.sentiment_at))
-    // new customers: $17-$24
+    .bind::<Array<Nullable<Text>>, _>(col(events, |r| r.preorder_kind))
+    // new customers: $13-$22, then stored customers: $23-$32
     .bind::<Array<Text>, _>(col(new, |r| r.customer_id.as_str()))
     .bind::<Array<Text>, _>(col(new, |r| r.segment.as_str()))
     .bind::<Array<Text>, _>(col(new, |r| r.variant.as_str()))
@@ -134,11 +193,23 @@ pub(super) fn write_group(
     .bind::<Array<Bool>, _>(col(new, |r| r.cancelled))
     .bind::<Array<Nullable<Text>>, _>(col(new, |r| r.sentiment))
     .bind::<Array<Nullable<Timestamp>>, _>(col(new, |r| r.sentiment_at))
-    // daily counts: $25-$27
+    .bind::<Array<Bool>, _>(col(new, |r| r.money_down))
+    .bind::<Array<Bool>, _>(col(new, |r| r.paid))
+    .bind::<Array<Text>, _>(col(stored, |r| r.customer_id.as_str()))
+    .bind::<Array<Text>, _>(col(stored, |r| r.segment.as_str()))
+    .bind::<Array<Text>, _>(col(stored, |r| r.variant.as_str()))
+    .bind::<Array<Timestamp>, _>(col(stored, |r| r.first_exposed_at))
+    .bind::<Array<BigInt>, _>(col(stored, |r| r.active_cents))
+    .bind::<Array<Bool>, _>(col(stored, |r| r.cancelled))
+    .bind::<Array<Nullable<Text>>, _>(col(stored, |r| r.sentiment))
+    .bind::<Array<Nullable<Timestamp>>, _>(col(stored, |r| r.sentiment_at))
+    .bind::<Array<Bool>, _>(col(stored, |r| r.money_down))
+    .bind::<Array<Bool>, _>(col(stored, |r| r.paid))
+    // daily counts: $33-$35
     .bind::<Array<Text>, _>(col(daily, |r| r.day.as_str()))
     .bind::<Array<BigInt>, _>(col(daily, |r| r.exposures))
     .bind::<Array<BigInt>, _>(col(daily, |r| r.preorders))
-    // aggregate cells: $28-$35
+    // aggregate cells: $36-$45
     .bind::<Array<Text>, _>(col(cells, |r| r.segment.as_str()))
     .bind::<Array<Text>, _>(col(cells, |r| r.variant.as_str()))
     .bind::<Array<Nullable<Text>>, _>(col(cells, |r| r.sentiment))
@@ -147,16 +218,15 @@ pub(super) fn write_group(
     .bind::<Array<BigInt>, _>(col(cells, |r| r.cancelled))
     .bind::<Array<BigInt>, _>(col(cells, |r| r.revenue_cents))
     .bind::<Array<Double>, _>(col(cells, |r| r.revenue_sq_cents))
-    // added later, in the order of their numbers: $36-$42
-    .bind::<Array<Nullable<Text>>, _>(col(events, |r| r.preorder_kind))
-    .bind::<Array<Bool>, _>(col(stored, |r| r.money_down))
-    .bind::<Array<Bool>, _>(col(stored, |r| r.paid))
-    .bind::<Array<Bool>, _>(col(new, |r| r.money_down))
-    .bind::<Array<Bool>, _>(col(new, |r| r.paid))
     .bind::<Array<BigInt>, _>(col(cells, |r| r.money_down))
     .bind::<Array<BigInt>, _>(col(cells, |r| r.paid))
     .execute(conn)?;
     Ok(())
+}
+
+/// One column of `rows`, to bind as an array.
+fn col<'a, R, T>(rows: &'a [R], f: impl Fn(&'a R) -> T) -> Vec<T> {
+    rows.iter().map(f).collect()
 }
 
 /// Whether a failed group transaction lost a race with another instance and is worth

@@ -20,7 +20,7 @@ use diesel::upsert::excluded;
 use tokio::sync::{mpsc, oneshot};
 
 use super::schema::{aggregate_cells, customers, daily_counts, events};
-use super::{DbConn, Fault, Store, StoreError, bulk, share_initiatives, to_naive, to_utc};
+use super::{DbConn, Fault, Store, StoreError, bulk, to_naive, to_utc};
 use crate::domain::customer::{self, CellContribution, CellKey, OfferContext};
 use crate::domain::{
     Cents, CustomerState, Event, EventBody, EventKind, FieldError, Initiative, InitiativeKey,
@@ -120,7 +120,7 @@ pub(super) struct NewEventRow {
     pub(super) preorder_kind: Option<PreorderKind>,
 }
 
-#[derive(Insertable, Queryable, Selectable, Clone)]
+#[derive(Insertable, Queryable, QueryableByName, Selectable, Clone)]
 #[diesel(table_name = customers, treat_none_as_default_value = false)]
 pub(super) struct CustomerRow {
     pub(super) initiative_id: i64,
@@ -218,9 +218,9 @@ impl CellDelta {
 
 /// What makes two events with one `event_id` the same event: every stored field but
 /// the time of receipt. Times are compared to the microsecond, what PostgreSQL keeps.
-#[derive(Debug, Clone, PartialEq, Queryable, Selectable)]
+#[derive(Debug, Clone, PartialEq, Queryable, QueryableByName, Selectable)]
 #[diesel(table_name = events)]
-struct EventContent {
+pub(super) struct EventContent {
     event_type: EventKind,
     customer_id: String,
     occurred_at: chrono::NaiveDateTime,
@@ -376,27 +376,21 @@ fn ingest_group(
 ) -> Result<Vec<Result<IngestOutcome, IngestError>>, StoreError> {
     super::write_transaction(conn, |conn| {
         let keys: Vec<&str> = batches.iter().map(|b| b.initiative.as_str()).collect();
-        share_initiatives(conn, &keys)?;
         let mut work: HashMap<InitiativeKey, InitiativeWork> = HashMap::new();
-        for key in &keys {
-            if work.keys().any(|k| k.as_str() == *key) {
-                continue;
-            }
-            if let Some(initiative) = super::initiatives::find(conn, key)? {
-                work.insert(
-                    initiative.key.clone(),
-                    InitiativeWork {
-                        initiative,
-                        customers: HashMap::new(),
-                        stored_customers: HashSet::new(),
-                        dirty: HashSet::new(),
-                        known_ids: HashMap::new(),
-                        new_events: Vec::new(),
-                        cells: HashMap::new(),
-                        daily: HashMap::new(),
-                    },
-                );
-            }
+        for initiative in super::initiatives::hold_for_ingest(conn, &keys)? {
+            work.insert(
+                initiative.key.clone(),
+                InitiativeWork {
+                    initiative,
+                    customers: HashMap::new(),
+                    stored_customers: HashSet::new(),
+                    dirty: HashSet::new(),
+                    known_ids: HashMap::new(),
+                    new_events: Vec::new(),
+                    cells: HashMap::new(),
+                    daily: HashMap::new(),
+                },
+            );
         }
         load_segments(conn, batches, known_segments)?;
         for w in work.values_mut() {
@@ -416,9 +410,9 @@ fn ingest_group(
             results.push(apply_batch(w, batch, known_segments));
         }
 
-        for w in work.values() {
-            write_work(conn, w)?;
-        }
+        let mut order: Vec<&InitiativeWork> = work.values().collect();
+        order.sort_by_key(|w| w.initiative.id);
+        write_work(conn, &order)?;
         // --- Webhooks (issue 12): the one call into the upper layers, in this transaction.
         if let Some(hook) = hook {
             let changed: Vec<&Initiative> = work
@@ -482,22 +476,17 @@ fn prefetch(
 
     let mut found = HashMap::new();
     // On PostgreSQL the rows are locked (`FOR UPDATE`) as they are read, in
-    // `customer_id` order across chunks: an instance changing one of these customers
-    // waits for this group's commit, and two groups lock their common customers in the
-    // same order.
+    // `customer_id` order across chunks (`bulk::lock_customers`): an instance changing one
+    // of these customers waits for this group's commit, and two groups lock their common
+    // customers in the same order.
     for chunk in customer_ids.chunks(5_000) {
-        macro_rules! query {
-            () => {
-                customers::table
-                    .select(CustomerRow::as_select())
-                    .filter(customers::initiative_id.eq(initiative_id))
-                    .filter(customers::customer_id.eq_any(chunk))
-                    .order(customers::customer_id.asc())
-            };
-        }
         let rows: Vec<CustomerRow> = match conn {
-            DbConn::Postgres(c) => query!().for_update().load(c)?,
-            DbConn::Sqlite(c) => query!().load(c)?,
+            DbConn::Postgres(c) => bulk::lock_customers(c, initiative_id, chunk)?,
+            DbConn::Sqlite(c) => customers::table
+                .select(CustomerRow::as_select())
+                .filter(customers::initiative_id.eq(initiative_id))
+                .filter(customers::customer_id.eq_any(chunk))
+                .load(c)?,
         };
         for row in rows {
             let id = row.customer_id.clone();
@@ -509,13 +498,16 @@ fn prefetch(
     // (read before, they would look new while the customers' state already holds them).
     let mut stored = HashMap::new();
     for chunk in ids.chunks(5_000) {
-        stored.extend(
-            events::table
-                .select((events::event_id, EventContent::as_select()))
-                .filter(events::initiative_id.eq(initiative_id))
-                .filter(events::event_id.eq_any(chunk))
-                .load::<(String, EventContent)>(conn)?,
-        );
+        match conn {
+            DbConn::Postgres(c) => stored.extend(bulk::stored_events(c, initiative_id, chunk)?),
+            DbConn::Sqlite(c) => stored.extend(
+                events::table
+                    .select((events::event_id, EventContent::as_select()))
+                    .filter(events::initiative_id.eq(initiative_id))
+                    .filter(events::event_id.eq_any(chunk))
+                    .load::<(String, EventContent)>(c)?,
+            ),
+        }
     }
     // A stored event of a customer that read as absent: another instance committed both
     // between the two reads. This group's view of that customer is stale: run it again.
@@ -740,10 +732,40 @@ fn event_row(initiative_id: i64, e: &Event, received_at: DateTime<Utc>) -> NewEv
 /// Rows per multi-row INSERT: below SQLite's 32,766 bound parameters for every table here.
 const ROWS_PER_STATEMENT: usize = 2_000;
 
-/// Writes one initiative's share of the group: its new events, its customers' new state,
-/// then the deltas of its aggregate cells and daily counts (last, in key order, so their
-/// row locks are held briefly and always taken in the same order).
-fn write_work(conn: &mut DbConn, w: &InitiativeWork) -> Result<(), StoreError> {
+/// What one initiative's share of a group writes, in key order.
+struct WorkRows {
+    customers: Vec<CustomerRow>,
+    cells: Vec<CellDeltaRow>,
+    daily: Vec<DailyDeltaRow>,
+}
+
+/// Writes the group's rows, initiative by initiative in id order (so that two groups
+/// lock the hot rows of several initiatives in one order): each one's new events,
+/// customers' new state, then the deltas of its aggregate cells and daily counts (on
+/// PostgreSQL in one statement, hot rows last: see `bulk::write_group`).
+fn write_work(conn: &mut DbConn, works: &[&InitiativeWork]) -> Result<(), StoreError> {
+    for w in works {
+        let r = rows_of(w);
+        match conn {
+            DbConn::Postgres(c) => {
+                let (stored, new): (Vec<&CustomerRow>, Vec<&CustomerRow>) = r
+                    .customers
+                    .iter()
+                    .partition(|c| w.stored_customers.contains(&c.customer_id));
+                let id = w.initiative.id;
+                bulk::write_group(c, id, &w.new_events, &new, &stored, &r.cells, &r.daily)?;
+            }
+            DbConn::Sqlite(c) => {
+                write_sqlite(c, &w.new_events, &r.customers, &r.cells, &r.daily)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// One initiative's rows: its dirty customers, and its non-zero cell and daily deltas,
+/// each sorted by key.
+fn rows_of(w: &InitiativeWork) -> WorkRows {
     let id = w.initiative.id;
     let mut customer_rows: Vec<CustomerRow> = w
         .dirty
@@ -802,16 +824,10 @@ fn write_work(conn: &mut DbConn, w: &InitiativeWork) -> Result<(), StoreError> {
         .collect();
     daily_rows.sort_by(|a, b| a.day.cmp(&b.day));
 
-    match conn {
-        DbConn::Postgres(c) => {
-            let (stored, new): (Vec<CustomerRow>, Vec<CustomerRow>) = customer_rows
-                .into_iter()
-                .partition(|r| w.stored_customers.contains(&r.customer_id));
-            bulk::write_group(c, id, &w.new_events, &new, &stored, &cell_rows, &daily_rows)
-        }
-        DbConn::Sqlite(c) => {
-            write_sqlite(c, &w.new_events, &customer_rows, &cell_rows, &daily_rows)
-        }
+    WorkRows {
+        customers: customer_rows,
+        cells: cell_rows,
+        daily: daily_rows,
     }
 }
 
@@ -1146,7 +1162,8 @@ fn writer_loop(
             }
             continue;
         };
-        let batches: Vec<IngestBatch> = jobs.iter().map(|j| j.batch.clone()).collect();
+        let (batches, replies): (Vec<IngestBatch>, Vec<_>) =
+            jobs.into_iter().map(|j| (j.batch, j.reply)).unzip();
         let retries_before = ingestor.retries();
         let applied = ingestor.apply(conn, &batches);
         stats
@@ -1156,21 +1173,19 @@ fn writer_loop(
             Ok(results) => {
                 stats.transactions.fetch_add(1, Ordering::Relaxed);
                 store.record_write_success();
-                for (job, result) in jobs.into_iter().zip(results) {
-                    let _ = job.reply.send(result);
+                for (reply, result) in replies.into_iter().zip(results) {
+                    let _ = reply.send(result);
                 }
             }
             Err(e) if e.fault().is_some() => {
                 // The database, not a request, is at fault: retrying each request alone
                 // would only fail again, slower. Answer all now.
-                tracing::warn!(error = %e, requests = jobs.len(), "group transaction failed");
+                tracing::warn!(error = %e, requests = replies.len(), "group transaction failed");
                 store.record_write_failure(&e);
                 link.check(&store);
                 let message = e.to_string();
-                for job in jobs {
-                    let _ = job
-                        .reply
-                        .send(Err(IngestError::Storage(same_fault(&e, &message))));
+                for reply in replies {
+                    let _ = reply.send(Err(IngestError::Storage(same_fault(&e, &message))));
                 }
             }
             Err(e) => {
@@ -1178,28 +1193,26 @@ fn writer_loop(
                 link.check(&store);
                 // A failure of the group says nothing about which request caused it:
                 // retry each alone, so one bad request cannot fail its neighbours.
-                for job in jobs {
+                for (batch, reply) in batches.iter().zip(replies) {
                     pulse.working();
                     let result = match link.get(&store) {
                         None => Err(IngestError::Storage(StoreError::Connection(
                             "the database is unreachable; the ingest writer is reconnecting".into(),
                         ))),
-                        Some(conn) => {
-                            match ingestor.apply(conn, std::slice::from_ref(&job.batch)) {
-                                Ok(mut r) => {
-                                    store.record_write_success();
-                                    r.pop().unwrap_or(Err(IngestError::Closed))
-                                }
-                                Err(e) => {
-                                    tracing::error!(error = %e, "ingest transaction failed");
-                                    store.record_write_failure(&e);
-                                    link.check(&store);
-                                    Err(IngestError::Storage(e))
-                                }
+                        Some(conn) => match ingestor.apply(conn, std::slice::from_ref(batch)) {
+                            Ok(mut r) => {
+                                store.record_write_success();
+                                r.pop().unwrap_or(Err(IngestError::Closed))
                             }
-                        }
+                            Err(e) => {
+                                tracing::error!(error = %e, "ingest transaction failed");
+                                store.record_write_failure(&e);
+                                link.check(&store);
+                                Err(IngestError::Storage(e))
+                            }
+                        },
                     };
-                    let _ = job.reply.send(result);
+                    let _ = reply.send(result);
                 }
             }
         }

@@ -105,6 +105,41 @@ pub fn find(conn: &mut DbConn, key: &str) -> Result<Option<Initiative>, StoreErr
         .transpose()
 }
 
+/// The initiatives named by `keys`, held by an ingest transaction so that none changes
+/// status (stops, concludes) while the group writes its events. On PostgreSQL a *shared*
+/// row lock, taken as the rows are read (one round trip), in key order: instances
+/// ingesting into the same initiative do not wait for one another (their conflicts are
+/// per customer, per event id and per aggregate cell, see `store::bulk`), while a status
+/// change waits for the writers. On SQLite the database write lock
+/// ([`super::lock_initiatives`]), then the rows.
+pub(crate) fn hold_for_ingest(
+    conn: &mut DbConn,
+    keys: &[&str],
+) -> Result<Vec<Initiative>, StoreError> {
+    let mut sorted: Vec<&str> = keys.to_vec();
+    sorted.sort_unstable();
+    sorted.dedup();
+    match conn {
+        DbConn::Postgres(c) => i::initiatives
+            .select(InitiativeRow::as_select())
+            .filter(i::key.eq_any(&sorted))
+            .order(i::key.asc())
+            .for_share()
+            .load(c)?
+            .into_iter()
+            .map(InitiativeRow::into_domain)
+            .collect(),
+        DbConn::Sqlite(_) => {
+            super::lock_initiatives(conn, &sorted)?;
+            let mut held = Vec::with_capacity(sorted.len());
+            for key in sorted {
+                held.extend(find(conn, key)?);
+            }
+            Ok(held)
+        }
+    }
+}
+
 /// Initiatives matching the filter, newest first.
 pub fn list(conn: &mut DbConn, filter: &InitiativeFilter) -> Result<Vec<Initiative>, StoreError> {
     let mut q = i::initiatives

@@ -769,31 +769,6 @@ pub(crate) fn lock_initiatives(conn: &mut DbConn, keys: &[&str]) -> Result<usize
     Ok(matched)
 }
 
-/// Opens an ingest transaction's hold on its initiatives, so that none changes status
-/// (stops, concludes) while the group writes its events. On PostgreSQL a *shared* row
-/// lock, in key order: instances ingesting into the same initiative do not wait for one
-/// another (their conflicts are per customer, per event id and per aggregate cell, see
-/// `store::bulk`), while a status change waits for the writers. On SQLite the database
-/// write lock, as [`lock_initiatives`]. Returns how many initiatives matched.
-pub(crate) fn share_initiatives(conn: &mut DbConn, keys: &[&str]) -> Result<usize, StoreError> {
-    use schema::initiatives::dsl as i;
-    match conn {
-        DbConn::Postgres(c) => {
-            let mut sorted: Vec<&str> = keys.to_vec();
-            sorted.sort_unstable();
-            sorted.dedup();
-            let ids: Vec<i64> = i::initiatives
-                .filter(i::key.eq_any(&sorted))
-                .order(i::key.asc())
-                .select(i::id)
-                .for_share()
-                .load(c)?;
-            Ok(ids.len())
-        }
-        DbConn::Sqlite(_) => lock_initiatives(conn, keys),
-    }
-}
-
 /// Where a read was served from, and how far behind the primary it may be.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, utoipa::ToSchema)]
 pub struct Freshness {
