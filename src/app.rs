@@ -46,10 +46,10 @@ impl Application {
         let wake = Arc::new(tokio::sync::Notify::new());
         let waker = sender::wake_handle(&wake);
         let watch: Arc<dyn crate::store::ingest::GroupHook> =
-            Arc::new(crate::notify::watch::IngestWatch {
-                base_url: settings.webhooks.public_base_url.clone(),
-                enqueued: waker.enqueued_flag(),
-            });
+            Arc::new(crate::notify::watch::IngestWatch::new(
+                settings.webhooks.public_base_url.clone(),
+                waker.enqueued_flag(),
+            ));
         let queue = IngestQueue::start_with_hook(
             &store,
             QueueOptions {

@@ -522,10 +522,10 @@ fn import_file(
     let rate = |rows: u64| rows as f64 / started.elapsed().as_secs_f64().max(1e-9);
     let mut conn = store.conn()?;
     let mut ingestor = store::ingest::Ingestor::with_hook(Some(std::sync::Arc::new(
-        offerlab::notify::watch::IngestWatch {
-            base_url: settings.webhooks.public_base_url.clone(),
-            enqueued: std::sync::Arc::default(),
-        },
+        offerlab::notify::watch::IngestWatch::new(
+            settings.webhooks.public_base_url.clone(),
+            std::sync::Arc::default(),
+        ),
     )));
     let result = store::import::import(
         &mut conn,

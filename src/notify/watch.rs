@@ -1,7 +1,8 @@
 //! What to announce, decided in the transaction of the change that causes it.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use serde_json::{Value, json};
@@ -44,17 +45,55 @@ fn announced_of(report: &Report, initiative: &Initiative) -> Announced {
 /// check and progress with what was last announced, and writes the differences to the
 /// outbox, in the group's transaction (so each change is announced exactly once, even
 /// with several instances: ingest holds the initiative's write lock).
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct IngestWatch {
     /// Prefix of report links (`webhooks.public_base_url`).
-    pub base_url: String,
+    base_url: String,
     /// Set when a group wrote deliveries (see `sender::Wake::after_ingest`).
-    pub enqueued: Arc<AtomicBool>,
+    enqueued: Arc<AtomicBool>,
+    /// Whether any subscription exists, as last read: (this process's
+    /// `webhooks::changes()` before the read, when, the answer).
+    subscribed: Mutex<Option<(u64, Instant, bool)>>,
+}
+
+/// How long an answer of "is there any subscription?" is reused. A subscription stored by
+/// this process is seen at the next group; one stored by another instance within this
+/// time. Nothing is lost meanwhile: the first group that sees it compares the counts with
+/// what was last announced, not with the events since.
+const SUBSCRIBED_FOR: Duration = Duration::from_secs(1);
+
+impl IngestWatch {
+    pub fn new(base_url: String, enqueued: Arc<AtomicBool>) -> Self {
+        Self {
+            base_url,
+            enqueued,
+            subscribed: Mutex::new(None),
+        }
+    }
+
+    /// Whether any subscription exists: read at most once a `SUBSCRIBED_FOR` (and again
+    /// after this process changed the subscriptions), since every group asks.
+    fn any_subscription(&self, conn: &mut DbConn) -> Result<bool, StoreError> {
+        let mut cached = self
+            .subscribed
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let changes = webhooks::changes();
+        if let Some((seen, at, answer)) = *cached
+            && seen == changes
+            && at.elapsed() < SUBSCRIBED_FOR
+        {
+            return Ok(answer);
+        }
+        let answer = webhooks::any(conn)?;
+        *cached = Some((changes, Instant::now(), answer));
+        Ok(answer)
+    }
 }
 
 impl GroupHook for IngestWatch {
     fn after_group(&self, conn: &mut DbConn, changed: &[&Initiative]) -> Result<(), StoreError> {
-        if !webhooks::any(conn)? {
+        if !self.any_subscription(conn)? {
             return Ok(());
         }
         let now = Utc::now();

@@ -1,5 +1,7 @@
 //! Webhook subscriptions.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 
@@ -48,6 +50,15 @@ struct NewRow<'a> {
     created_at: chrono::NaiveDateTime,
 }
 
+/// Bumped after this process stores or removes a subscription: an answer of [`any`]
+/// cached before the bump is stale (see `notify::watch::IngestWatch`).
+static CHANGES: AtomicU64 = AtomicU64::new(0);
+
+/// How many times this process has stored or removed a subscription.
+pub fn changes() -> u64 {
+    CHANGES.load(Ordering::Acquire)
+}
+
 /// Stores a subscription with its secret.
 pub fn create(
     conn: &mut DbConn,
@@ -65,7 +76,7 @@ pub fn create(
         secret: secret.expose(),
         created_at: to_naive(now),
     };
-    super::write_transaction(conn, |conn| {
+    let stored = super::write_transaction(conn, |conn| {
         let id: i64 = diesel::insert_into(w::table)
             .values(&row)
             .returning(w::id)
@@ -83,7 +94,9 @@ pub fn create(
             ),
         )?;
         Ok(created)
-    })
+    })?;
+    CHANGES.fetch_add(1, Ordering::Release);
+    Ok(stored)
 }
 
 /// A subscription as the audit log shows it: never its secret.
@@ -157,7 +170,9 @@ pub fn delete(
             0 => Err(StoreError::NotFound(format!("webhook {id}"))),
             _ => Ok(()),
         }
-    })
+    })?;
+    CHANGES.fetch_add(1, Ordering::Release);
+    Ok(())
 }
 
 /// A subscription with its secret, for the sender.
