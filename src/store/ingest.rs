@@ -333,11 +333,15 @@ impl Ingestor {
         // reads (the hook included), a bounded number of times.
         let mut attempt = 1;
         loop {
+            // The first run looks up only the events of stored customers; a run after a
+            // lost race looks up every event (see `prefetch`).
+            let look_up_every_event = attempt > 1 || matches!(conn, DbConn::Sqlite(_));
             match ingest_group(
                 conn,
                 batches,
                 &mut self.known_segments,
                 self.hook.as_deref(),
+                look_up_every_event,
             ) {
                 Err(e)
                     if attempt < MAX_ATTEMPTS
@@ -368,11 +372,14 @@ impl Ingestor {
     }
 }
 
+/// `look_up_every_event`: see [`prefetch`]; SQLite always does (it has no retry: a unique
+/// violation there would fail the requests).
 fn ingest_group(
     conn: &mut DbConn,
     batches: &[IngestBatch],
     known_segments: &mut HashSet<String>,
     hook: Option<&dyn GroupHook>,
+    look_up_every_event: bool,
 ) -> Result<Vec<Result<IngestOutcome, IngestError>>, StoreError> {
     super::write_transaction(conn, |conn| {
         let keys: Vec<&str> = batches.iter().map(|b| b.initiative.as_str()).collect();
@@ -394,7 +401,7 @@ fn ingest_group(
         }
         load_segments(conn, batches, known_segments)?;
         for w in work.values_mut() {
-            prefetch(conn, w, batches)?;
+            prefetch(conn, w, batches, !look_up_every_event)?;
         }
 
         let mut results = Vec::with_capacity(batches.len());
@@ -455,10 +462,18 @@ fn load_segments(
 
 /// Reads, in one query each for the whole group, the state of every customer the group
 /// names and which of the group's event ids are stored already.
+///
+/// With `stored_customers_only`, only the ids of events whose customer is stored are
+/// looked up: an event is stored with its customer in one transaction, so the events of
+/// a customer that reads as absent cannot be stored, unless another instance stored both
+/// after this group's read; then this group's insert of that customer (or of a reused
+/// event id) fails with a unique violation and the group runs again with every id looked
+/// up. On a pilot's growth path, where most customers are new, this spares most look-ups.
 fn prefetch(
     conn: &mut DbConn,
     w: &mut InitiativeWork,
     batches: &[IngestBatch],
+    stored_customers_only: bool,
 ) -> Result<(), StoreError> {
     let initiative_id = w.initiative.id;
     let mine = || {
@@ -467,9 +482,6 @@ fn prefetch(
             .filter(|b| b.initiative == w.initiative.key)
             .flat_map(|b| b.events.iter())
     };
-    let mut ids: Vec<&str> = mine().map(|e| e.event_id.as_str()).collect();
-    ids.sort_unstable();
-    ids.dedup();
     let mut customer_ids: Vec<&str> = mine().map(|e| e.customer.as_str()).collect();
     customer_ids.sort_unstable();
     customer_ids.dedup();
@@ -496,6 +508,12 @@ fn prefetch(
     // Event ids are read after the customers are locked: an instance that stored some
     // of these events for these customers has committed by now, so they read as stored
     // (read before, they would look new while the customers' state already holds them).
+    let mut ids: Vec<&str> = mine()
+        .filter(|e| !stored_customers_only || found.contains_key(e.customer.as_str()))
+        .map(|e| e.event_id.as_str())
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
     let mut stored = HashMap::new();
     for chunk in ids.chunks(5_000) {
         match conn {
