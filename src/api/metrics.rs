@@ -95,7 +95,7 @@ pub async fn metrics(
     );
     counter(
         "offerlab_ingest_race_retries_total",
-        "Group transactions run again after losing a race with another instance (PostgreSQL).",
+        "Group transactions run again (PostgreSQL): after losing a race with another writer or instance, or after meeting a reused event id of a new customer.",
         &[("", load(&ingest.race_retries))],
     );
     let intake = &state.intake;

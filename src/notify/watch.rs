@@ -44,7 +44,8 @@ fn announced_of(report: &Report, initiative: &Initiative) -> Announced {
 /// The ingest hook: after each group, compares every changed initiative's verdict, SRM
 /// check and progress with what was last announced, and writes the differences to the
 /// outbox, in the group's transaction (so each change is announced exactly once, even
-/// with several instances: ingest holds the initiative's write lock).
+/// with several writers or instances: each locks the initiative's announced state before
+/// it reads the counts).
 #[derive(Debug)]
 pub struct IngestWatch {
     /// Prefix of report links (`webhooks.public_base_url`).

@@ -357,7 +357,8 @@ impl Ingestor {
         }
     }
 
-    /// Group transactions run again after losing a race with another instance or writer.
+    /// Group transactions run again: after losing a race with another instance or writer,
+    /// or after meeting a reused event id of a new customer (see `prefetch`).
     pub fn retries(&self) -> u64 {
         self.retries
     }
@@ -1011,7 +1012,8 @@ pub struct IngestStats {
     pub requests_refused: AtomicU64,
     /// Transactions committed by the writer (each holds one or more requests).
     pub transactions: AtomicU64,
-    /// Group transactions run again after losing a race with another instance or writer.
+    /// Group transactions run again: after losing a race with another instance or writer,
+    /// or after meeting a reused event id of a new customer (see `prefetch`).
     pub race_retries: AtomicU64,
 }
 
