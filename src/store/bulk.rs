@@ -34,17 +34,17 @@ use super::ingest::{CellDeltaRow, CustomerRow, DailyDeltaRow, EventContent, NewE
 // `= ANY` form picks that index until the table is first analysed. A probe by the full
 // unique key has no such choice once the table holds more than a few rows.
 
-/// The stored customers among `ids` (sorted, distinct), locked `FOR UPDATE` in that order.
+/// The stored customers among `ids` (sorted, distinct), locked `FOR UPDATE` in that order:
+/// each probe locks its row as the nested loop reaches it, in the array's order.
 pub(super) fn lock_customers(
     conn: &mut PgConnection,
     initiative_id: i64,
     ids: &[&str],
 ) -> Result<Vec<CustomerRow>, StoreError> {
     Ok(diesel::sql_query(
-        "SELECT c.* FROM unnest($1::text[]) WITH ORDINALITY AS u(customer_id, n) \
+        "SELECT c.* FROM unnest($1::text[]) AS u(customer_id) \
          CROSS JOIN LATERAL (SELECT * FROM customers \
-           WHERE initiative_id = $2 AND customer_id = u.customer_id LIMIT 1 FOR UPDATE) c \
-         ORDER BY u.n",
+           WHERE initiative_id = $2 AND customer_id = u.customer_id LIMIT 1 FOR UPDATE) c",
     )
     .bind::<Array<Text>, _>(ids)
     .bind::<BigInt, _>(initiative_id)
