@@ -8,6 +8,10 @@ use offerlab::domain::audit::Actor;
 use offerlab::settings::Settings;
 use offerlab::store::{self, Store};
 
+// Why: see Cargo.toml (mimalloc) and BENCHMARKS.md, issue 15.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "offerlab",

@@ -9,7 +9,10 @@
 //! Aggregates are maintained incrementally: each accepted event moves its customer
 //! from one aggregate cell to another, so reading a report never scans raw events.
 
-use std::collections::{HashMap, HashSet};
+// foldhash, not SipHash: the group's maps hash every customer and event id several times, and
+// SipHash was a fifth of the writer thread (BENCHMARKS.md, issue 15). It is still seeded at
+// random per map, so a client cannot choose colliding ids.
+use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
