@@ -57,6 +57,7 @@ impl Application {
                 max_group_events: settings.ingest.max_events_per_transaction,
                 max_wait: store.acquire_timeout(),
                 writers: settings.ingest.writers,
+                copy_from_rows: settings.ingest.copy_from_rows,
             },
             Some(watch),
         )?;

@@ -530,7 +530,8 @@ fn import_file(
             settings.webhooks.public_base_url.clone(),
             std::sync::Arc::default(),
         ),
-    )));
+    )))
+    .with_copy_from_rows(settings.ingest.copy_from_rows);
     let result = store::import::import(
         &mut conn,
         &mut ingestor,

@@ -149,6 +149,9 @@ pub struct IngestSettings {
     pub queue_capacity: usize,
     /// Ingest writer threads (PostgreSQL; SQLite always has one).
     pub writers: usize,
+    /// On PostgreSQL, a group's new events (or new customers) from this many rows are
+    /// written with binary `COPY`.
+    pub copy_from_rows: usize,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -336,6 +339,9 @@ impl Settings {
         }
         if self.ingest.writers == 0 {
             return Err(("ingest.writers", "must be at least 1"));
+        }
+        if self.ingest.copy_from_rows == 0 {
+            return Err(("ingest.copy_from_rows", "must be at least 1"));
         }
         if self.database.acquire_timeout_ms == 0 {
             return Err(("database.acquire_timeout_ms", "must be at least 1"));

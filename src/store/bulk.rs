@@ -24,6 +24,7 @@ use diesel::sql_types::{Array, BigInt, Bool, Double, Nullable, Text, Timestamp};
 
 use super::StoreError;
 use super::ingest::{CellDeltaRow, CustomerRow, DailyDeltaRow, EventContent, NewEventRow};
+use super::schema::{customers, events};
 
 // The look-ups below probe the unique index once per id (`unnest` joined `LATERAL` to a
 // `LIMIT 1` subquery) instead of `key = ANY($ids)`, and are planned on every call (sent
@@ -94,15 +95,36 @@ pub(super) fn stored_events(
 /// insert reads the counts of parts 1-3 (`RETURNING 1`) in a one-time filter, which runs
 /// those parts to completion before the first cell is touched, and the daily counts,
 /// referenced by nothing, run after the main insert.
+///
+/// Parts 1 and 2 of at least `copy_from_rows` rows are sent before the statement with
+/// binary `COPY` instead ([`copy_rows`]): plain inserts both, so nothing else changes.
+#[allow(clippy::too_many_arguments)]
 pub(super) fn write_group(
     conn: &mut PgConnection,
     initiative_id: i64,
     events: &[NewEventRow],
-    new: &[&CustomerRow],
-    stored: &[&CustomerRow],
+    new: &[CustomerRow],
+    stored: &[CustomerRow],
     cells: &[CellDeltaRow],
     daily: &[DailyDeltaRow],
+    copy_from_rows: usize,
 ) -> Result<(), StoreError> {
+    let events = if events.len() >= copy_from_rows {
+        diesel::copy_from(events::table)
+            .from_insertable(events)
+            .execute(conn)?;
+        &[]
+    } else {
+        events
+    };
+    let new = if new.len() >= copy_from_rows {
+        diesel::copy_from(customers::table)
+            .from_insertable(new)
+            .execute(conn)?;
+        &[]
+    } else {
+        new
+    };
     if events.is_empty()
         && new.is_empty()
         && stored.is_empty()

@@ -312,11 +312,25 @@ pub trait GroupHook: Send + Sync + std::fmt::Debug {
 
 /// Applies groups of requests. Remembers the segments it has seen exist: segments are
 /// never deleted, so only new names cost a query.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Ingestor {
     known_segments: HashSet<String>,
     retries: u64,
     hook: Option<Arc<dyn GroupHook>>,
+    copy_from_rows: usize,
+}
+
+/// The default of `ingest.copy_from_rows`: on PostgreSQL, a group's new events (and
+/// likewise its new customers) at least this many are sent with binary `COPY` rather than
+/// bound as arrays. `COPY` costs two more round trips and saves the server about a third
+/// of its work per row (no array to build and unnest, rows inserted a page at a time;
+/// BENCHMARKS.md, issue 15, session 6): worth it from a few hundred rows.
+pub const DEFAULT_COPY_FROM_ROWS: usize = 200;
+
+impl Default for Ingestor {
+    fn default() -> Self {
+        Self::with_hook(None)
+    }
 }
 
 /// Most runs of one group transaction that loses races with other instances.
@@ -345,6 +359,7 @@ impl Ingestor {
                 &mut self.known_segments,
                 self.hook.as_deref(),
                 look_up_every_event,
+                self.copy_from_rows,
             ) {
                 Err(e)
                     if attempt < MAX_ATTEMPTS
@@ -372,7 +387,15 @@ impl Ingestor {
             known_segments: HashSet::new(),
             retries: 0,
             hook,
+            copy_from_rows: DEFAULT_COPY_FROM_ROWS,
         }
+    }
+
+    /// Sends a group's new events, and its new customers, with `COPY` from this many rows
+    /// (PostgreSQL; see [`DEFAULT_COPY_FROM_ROWS`]).
+    pub fn with_copy_from_rows(mut self, rows: usize) -> Self {
+        self.copy_from_rows = rows.max(1);
+        self
     }
 }
 
@@ -384,6 +407,7 @@ fn ingest_group(
     known_segments: &mut HashSet<String>,
     hook: Option<&dyn GroupHook>,
     look_up_every_event: bool,
+    copy_from_rows: usize,
 ) -> Result<Vec<Result<IngestOutcome, IngestError>>, StoreError> {
     super::write_transaction(conn, |conn| {
         let keys: Vec<&str> = batches.iter().map(|b| b.initiative.as_str()).collect();
@@ -423,7 +447,7 @@ fn ingest_group(
 
         let mut order: Vec<&InitiativeWork> = work.values().collect();
         order.sort_by_key(|w| w.initiative.id);
-        write_work(conn, &order)?;
+        write_work(conn, &order, copy_from_rows)?;
         // --- Webhooks (issue 12): the one call into the upper layers, in this transaction.
         if let Some(hook) = hook {
             let changed: Vec<&Initiative> = work
@@ -765,17 +789,30 @@ struct WorkRows {
 /// lock the hot rows of several initiatives in one order): each one's new events,
 /// customers' new state, then the deltas of its aggregate cells and daily counts (on
 /// PostgreSQL in one statement, hot rows last: see `bulk::write_group`).
-fn write_work(conn: &mut DbConn, works: &[&InitiativeWork]) -> Result<(), StoreError> {
+fn write_work(
+    conn: &mut DbConn,
+    works: &[&InitiativeWork],
+    copy_from_rows: usize,
+) -> Result<(), StoreError> {
     for w in works {
         let r = rows_of(w);
         match conn {
             DbConn::Postgres(c) => {
-                let (stored, new): (Vec<&CustomerRow>, Vec<&CustomerRow>) = r
+                let (stored, new): (Vec<CustomerRow>, Vec<CustomerRow>) = r
                     .customers
-                    .iter()
+                    .into_iter()
                     .partition(|c| w.stored_customers.contains(&c.customer_id));
                 let id = w.initiative.id;
-                bulk::write_group(c, id, &w.new_events, &new, &stored, &r.cells, &r.daily)?;
+                bulk::write_group(
+                    c,
+                    id,
+                    &w.new_events,
+                    &new,
+                    &stored,
+                    &r.cells,
+                    &r.daily,
+                    copy_from_rows,
+                )?;
             }
             DbConn::Sqlite(c) => {
                 write_sqlite(c, &w.new_events, &r.customers, &r.cells, &r.daily)?;
@@ -947,6 +984,8 @@ pub struct QueueOptions {
     /// arrived meanwhile. PostgreSQL only; SQLite has one writer at a time, so it always
     /// gets one.
     pub writers: usize,
+    /// See [`Ingestor::with_copy_from_rows`].
+    pub copy_from_rows: usize,
 }
 
 /// The handle through which requests reach the writer thread. Cheap to clone.
@@ -1050,10 +1089,11 @@ impl IngestQueue {
             let pulse = Arc::new(Pulse::new());
             let writer_pulse = Arc::clone(&pulse);
             let hook = hook.clone();
+            let copy_from_rows = options.copy_from_rows;
             std::thread::Builder::new()
                 .name(format!("offerlab-ingest-{n}"))
                 .spawn(move || {
-                    let ingestor = Ingestor::with_hook(hook);
+                    let ingestor = Ingestor::with_hook(hook).with_copy_from_rows(copy_from_rows);
                     writer_loop(
                         store,
                         conn,

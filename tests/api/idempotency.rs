@@ -170,6 +170,20 @@ async fn reused_event_id_with_other_content_is_refused_and_writes_nothing(backen
         );
     }
 
+    // A new customer's event reusing a stored id, among hundreds of new customers' events:
+    // on PostgreSQL the first run of the group looks up no id (its customers are all new)
+    // and writes the events and customers with COPY (`ingest.copy_from_rows`); the unique
+    // index refuses the reused id, and the run after it finds the conflict.
+    let mut batch = customers(3000, 3250);
+    batch.push(exposure("e1", "c9", "smb"));
+    let r = app.post_events("plan", &batch).await;
+    assert_id_conflict(&r, batch.len() - 1, "e1", "customer_id");
+    assert_eq!(
+        state(&app, "plan").await,
+        before,
+        "large batch: nothing written"
+    );
+
     // The same id twice in one request with different content.
     let batch = vec![
         exposure("n1", "c3", "smb"),

@@ -23,11 +23,25 @@ impl Drop for ServerProcess {
 
 /// `writers`: ingest writer threads of the instance (`ingest.writers`; PostgreSQL only).
 fn start_server(url: &str, writers: usize) -> ServerProcess {
+    start_server_copying_from(
+        url,
+        writers,
+        offerlab::store::ingest::DEFAULT_COPY_FROM_ROWS,
+    )
+}
+
+/// `copy_from_rows`: `ingest.copy_from_rows` of the instance (PostgreSQL: from how many new
+/// events or customers a group writes them with COPY).
+fn start_server_copying_from(url: &str, writers: usize, copy_from_rows: usize) -> ServerProcess {
     let mut child = Command::new(env!("CARGO_BIN_EXE_offerlab"))
         .args(["serve", "--database", url, "--bind", "127.0.0.1:0"])
         .env("OFFERLAB_ENV", "test")
         .env("OFFERLAB__SERVER__WORKERS", "2")
         .env("OFFERLAB__INGEST__WRITERS", writers.to_string())
+        .env(
+            "OFFERLAB__INGEST__COPY_FROM_ROWS",
+            copy_from_rows.to_string(),
+        )
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -139,10 +153,13 @@ async fn three_processes_of_two_writers_with_overlapping_batches_store_each_even
         return;
     };
     let key = admin_key_for(&db);
-    // Two writers each: six writer threads race on one initiative and its customers.
+    // Two writers each: six writer threads race on one initiative and its customers. On
+    // PostgreSQL one instance writes every group's new events and customers with COPY, one
+    // never does, and one does for its larger groups (the default), so both ways of writing
+    // race each other.
     let servers = [
-        start_server(db.url(), 2),
-        start_server(db.url(), 2),
+        start_server_copying_from(db.url(), 2, 1),
+        start_server_copying_from(db.url(), 2, 1_000_000),
         start_server(db.url(), 2),
     ];
     let a = TestApp {
