@@ -443,6 +443,24 @@ mod tests {
     }
 
     #[test]
+    fn ingest_counts_of_zero_are_refused() {
+        for (var, key) in [
+            ("OFFERLAB__INGEST__WRITERS", "ingest.writers"),
+            ("OFFERLAB__INGEST__COPY_FROM_ROWS", "ingest.copy_from_rows"),
+        ] {
+            let s = with_env(&[(var, "0")]).unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(s.check().map_err(|(k, _)| k), Err(key));
+        }
+        let s = with_env(&[]).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(s.check(), Ok(()));
+        assert_eq!(
+            s.ingest.copy_from_rows,
+            crate::store::ingest::DEFAULT_COPY_FROM_ROWS,
+            "config/default.toml and the library agree"
+        );
+    }
+
+    #[test]
     fn stripe_secrets_from_the_environment_are_a_list() {
         let s = with_env(&[
             ("OFFERLAB__STRIPE__WEBHOOK_SECRETS", "whsec_a,whsec_b"),
