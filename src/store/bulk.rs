@@ -1,8 +1,7 @@
 //! PostgreSQL's set-based reads and writes for the ingest group transaction: everything a
-//! group writes for one initiative goes in as one statement whose columns are bound as
-//! arrays and expanded with `unnest`, so a group costs the same few round trips at 1 or
-//! 20,000 events, and the server parses one short statement instead of one with a bind
-//! parameter per value.
+//! group writes for one initiative goes in as one prepared statement whose columns are
+//! bound as arrays and expanded with `unnest`, so a group costs the same few round trips at
+//! 1 or 20,000 events; only its many new events and customers go ahead of it with `COPY`.
 //!
 //! How concurrent instances stay exact without a per-initiative lock:
 //! - **customers**: the group reads the customers it names with `FOR UPDATE`, in
@@ -18,13 +17,16 @@
 //!   written last and in key order, so their row locks are held only until the commit
 //!   and two groups never wait for each other in a cycle.
 
-use diesel::pg::PgConnection;
+use chrono::NaiveDateTime;
+use diesel::pg::{Pg, PgConnection};
 use diesel::prelude::*;
+use diesel::query_builder::{AstPass, QueryFragment, QueryId};
 use diesel::sql_types::{Array, BigInt, Bool, Double, Nullable, Text, Timestamp};
 
 use super::StoreError;
 use super::ingest::{CellDeltaRow, CustomerRow, DailyDeltaRow, EventContent, NewEventRow};
 use super::schema::{customers, events};
+use crate::domain::{PreorderKind, Sentiment};
 
 // The look-ups below probe the unique index once per id (`unnest` joined `LATERAL` to a
 // `LIMIT 1` subquery) instead of `key = ANY($ids)`, and are planned on every call (sent
@@ -97,7 +99,8 @@ pub(super) fn stored_events(
 /// referenced by nothing, run after the main insert.
 ///
 /// Parts 1 and 2 of at least `copy_from_rows` rows are sent before the statement with
-/// binary `COPY` instead ([`copy_rows`]): plain inserts both, so nothing else changes.
+/// binary `COPY` instead (`diesel::copy_from`): plain inserts both, so nothing else
+/// changes, and a unique violation is the same error either way.
 #[allow(clippy::too_many_arguments)]
 pub(super) fn write_group(
     conn: &mut PgConnection,
@@ -133,8 +136,78 @@ pub(super) fn write_group(
     {
         return Ok(());
     }
-    diesel::sql_query(
-        "WITH new_events AS ( \
+    WriteGroup {
+        binds: write_group_binds(initiative_id, events, new, stored, cells, daily),
+    }
+    .execute(conn)?;
+    Ok(())
+}
+
+/// The binds of [`WRITE_GROUP_SQL`], `$1`-`$45` in order.
+fn write_group_binds<'a>(
+    initiative_id: i64,
+    events: &'a [NewEventRow],
+    new: &'a [CustomerRow],
+    stored: &'a [CustomerRow],
+    cells: &'a [CellDeltaRow],
+    daily: &'a [DailyDeltaRow],
+) -> Vec<Bind<'a>> {
+    vec![
+        Bind::Id(initiative_id),
+        // events: $2-$12
+        Bind::Text(col(events, |r| r.event_id.as_str())),
+        Bind::Text(col(events, |r| r.event_type.as_str())),
+        Bind::Text(col(events, |r| r.customer_id.as_str())),
+        Bind::Time(col(events, |r| r.occurred_at)),
+        Bind::Time(col(events, |r| r.received_at)),
+        Bind::OptText(col(events, |r| r.segment.as_deref())),
+        Bind::OptText(col(events, |r| r.variant.as_deref())),
+        Bind::OptInt(col(events, |r| r.amount_cents)),
+        Bind::OptText(col(events, |r| r.currency.as_deref())),
+        Bind::OptText(col(events, |r| r.sentiment.map(Sentiment::as_str))),
+        Bind::OptText(col(events, |r| r.preorder_kind.map(PreorderKind::as_str))),
+        // new customers: $13-$22, then stored customers: $23-$32
+        Bind::Text(col(new, |r| r.customer_id.as_str())),
+        Bind::Text(col(new, |r| r.segment.as_str())),
+        Bind::Text(col(new, |r| r.variant.as_str())),
+        Bind::Time(col(new, |r| r.first_exposed_at)),
+        Bind::Int(col(new, |r| r.active_cents)),
+        Bind::Bool(col(new, |r| r.cancelled)),
+        Bind::OptText(col(new, |r| r.sentiment.map(Sentiment::as_str))),
+        Bind::OptTime(col(new, |r| r.sentiment_at)),
+        Bind::Bool(col(new, |r| r.money_down)),
+        Bind::Bool(col(new, |r| r.paid)),
+        Bind::Text(col(stored, |r| r.customer_id.as_str())),
+        Bind::Text(col(stored, |r| r.segment.as_str())),
+        Bind::Text(col(stored, |r| r.variant.as_str())),
+        Bind::Time(col(stored, |r| r.first_exposed_at)),
+        Bind::Int(col(stored, |r| r.active_cents)),
+        Bind::Bool(col(stored, |r| r.cancelled)),
+        Bind::OptText(col(stored, |r| r.sentiment.map(Sentiment::as_str))),
+        Bind::OptTime(col(stored, |r| r.sentiment_at)),
+        Bind::Bool(col(stored, |r| r.money_down)),
+        Bind::Bool(col(stored, |r| r.paid)),
+        // daily counts: $33-$35
+        Bind::Text(col(daily, |r| r.day.as_str())),
+        Bind::Int(col(daily, |r| r.exposures)),
+        Bind::Int(col(daily, |r| r.preorders)),
+        // aggregate cells: $36-$45
+        Bind::Text(col(cells, |r| r.segment.as_str())),
+        Bind::Text(col(cells, |r| r.variant.as_str())),
+        Bind::OptText(col(cells, |r| r.sentiment.map(Sentiment::as_str))),
+        Bind::Bool(col(cells, |r| r.preordered)),
+        Bind::Int(col(cells, |r| r.customers)),
+        Bind::Int(col(cells, |r| r.cancelled)),
+        Bind::Int(col(cells, |r| r.revenue_cents)),
+        Bind::Float(col(cells, |r| r.revenue_sq_cents)),
+        Bind::Int(col(cells, |r| r.money_down)),
+        Bind::Int(col(cells, |r| r.paid)),
+    ]
+}
+
+/// The statement of [`write_group`]. Its binds are `$1`-`$45`, in the order of
+/// [`WriteGroup::binds`].
+const WRITE_GROUP_SQL: &str = "WITH new_events AS ( \
            INSERT INTO events (initiative_id, event_id, event_type, customer_id, occurred_at, \
              received_at, segment, variant, amount_cents, currency, sentiment, preorder_kind) \
            SELECT $1, u.event_id, u.event_type, u.customer_id, u.occurred_at, u.received_at, \
@@ -191,59 +264,75 @@ pub(super) fn write_group(
            revenue_cents = aggregate_cells.revenue_cents + excluded.revenue_cents, \
            revenue_sq_cents = aggregate_cells.revenue_sq_cents + excluded.revenue_sq_cents, \
            money_down = aggregate_cells.money_down + excluded.money_down, \
-           paid = aggregate_cells.paid + excluded.paid",
-    )
-    .bind::<BigInt, _>(initiative_id)
-    // events: $2-$12
-    .bind::<Array<Text>, _>(col(events, |r| r.event_id.as_str()))
-    .bind::<Array<Text>, _>(col(events, |r| r.event_type))
-    .bind::<Array<Text>, _>(col(events, |r| r.customer_id.as_str()))
-    .bind::<Array<Timestamp>, _>(col(events, |r| r.occurred_at))
-    .bind::<Array<Timestamp>, _>(col(events, |r| r.received_at))
-    .bind::<Array<Nullable<Text>>, _>(col(events, |r| r.segment.as_deref()))
-    .bind::<Array<Nullable<Text>>, _>(col(events, |r| r.variant.as_deref()))
-    .bind::<Array<Nullable<BigInt>>, _>(col(events, |r| r.amount_cents))
-    .bind::<Array<Nullable<Text>>, _>(col(events, |r| r.currency.as_deref()))
-    .bind::<Array<Nullable<Text>>, _>(col(events, |r| r.sentiment))
-    .bind::<Array<Nullable<Text>>, _>(col(events, |r| r.preorder_kind))
-    // new customers: $13-$22, then stored customers: $23-$32
-    .bind::<Array<Text>, _>(col(new, |r| r.customer_id.as_str()))
-    .bind::<Array<Text>, _>(col(new, |r| r.segment.as_str()))
-    .bind::<Array<Text>, _>(col(new, |r| r.variant.as_str()))
-    .bind::<Array<Timestamp>, _>(col(new, |r| r.first_exposed_at))
-    .bind::<Array<BigInt>, _>(col(new, |r| r.active_cents))
-    .bind::<Array<Bool>, _>(col(new, |r| r.cancelled))
-    .bind::<Array<Nullable<Text>>, _>(col(new, |r| r.sentiment))
-    .bind::<Array<Nullable<Timestamp>>, _>(col(new, |r| r.sentiment_at))
-    .bind::<Array<Bool>, _>(col(new, |r| r.money_down))
-    .bind::<Array<Bool>, _>(col(new, |r| r.paid))
-    .bind::<Array<Text>, _>(col(stored, |r| r.customer_id.as_str()))
-    .bind::<Array<Text>, _>(col(stored, |r| r.segment.as_str()))
-    .bind::<Array<Text>, _>(col(stored, |r| r.variant.as_str()))
-    .bind::<Array<Timestamp>, _>(col(stored, |r| r.first_exposed_at))
-    .bind::<Array<BigInt>, _>(col(stored, |r| r.active_cents))
-    .bind::<Array<Bool>, _>(col(stored, |r| r.cancelled))
-    .bind::<Array<Nullable<Text>>, _>(col(stored, |r| r.sentiment))
-    .bind::<Array<Nullable<Timestamp>>, _>(col(stored, |r| r.sentiment_at))
-    .bind::<Array<Bool>, _>(col(stored, |r| r.money_down))
-    .bind::<Array<Bool>, _>(col(stored, |r| r.paid))
-    // daily counts: $33-$35
-    .bind::<Array<Text>, _>(col(daily, |r| r.day.as_str()))
-    .bind::<Array<BigInt>, _>(col(daily, |r| r.exposures))
-    .bind::<Array<BigInt>, _>(col(daily, |r| r.preorders))
-    // aggregate cells: $36-$45
-    .bind::<Array<Text>, _>(col(cells, |r| r.segment.as_str()))
-    .bind::<Array<Text>, _>(col(cells, |r| r.variant.as_str()))
-    .bind::<Array<Nullable<Text>>, _>(col(cells, |r| r.sentiment))
-    .bind::<Array<Bool>, _>(col(cells, |r| r.preordered))
-    .bind::<Array<BigInt>, _>(col(cells, |r| r.customers))
-    .bind::<Array<BigInt>, _>(col(cells, |r| r.cancelled))
-    .bind::<Array<BigInt>, _>(col(cells, |r| r.revenue_cents))
-    .bind::<Array<Double>, _>(col(cells, |r| r.revenue_sq_cents))
-    .bind::<Array<BigInt>, _>(col(cells, |r| r.money_down))
-    .bind::<Array<BigInt>, _>(col(cells, |r| r.paid))
-    .execute(conn)?;
-    Ok(())
+           paid = aggregate_cells.paid + excluded.paid";
+
+/// [`WRITE_GROUP_SQL`] with its binds, kept prepared on each writer's connection: diesel
+/// caches a statement whose `QueryId` is static, so the server parses and analyses it once
+/// per connection and, after a few runs, reuses a generic plan. A `sql_query` is sent
+/// unnamed and planned on every call, which cost a group of single events a third of the
+/// server's time (BENCHMARKS.md, issue 15, session 6). A generic plan is safe here, unlike
+/// for the look-ups above: the statement reads no table, it only inserts what it is given
+/// (the conflict arbiters are fixed by the statement).
+struct WriteGroup<'a> {
+    binds: Vec<Bind<'a>>,
+}
+
+/// One bind of [`WriteGroup`]: the initiative's id, or one column of rows as an array.
+enum Bind<'a> {
+    Id(i64),
+    Text(Vec<&'a str>),
+    OptText(Vec<Option<&'a str>>),
+    Time(Vec<NaiveDateTime>),
+    OptTime(Vec<Option<NaiveDateTime>>),
+    Int(Vec<i64>),
+    OptInt(Vec<Option<i64>>),
+    Bool(Vec<bool>),
+    Float(Vec<f64>),
+}
+
+impl QueryId for WriteGroup<'_> {
+    type QueryId = WriteGroup<'static>;
+    const HAS_STATIC_QUERY_ID: bool = true;
+}
+
+impl RunQueryDsl<PgConnection> for WriteGroup<'_> {}
+
+impl QueryFragment<Pg> for WriteGroup<'_> {
+    /// Pushes the statement piece by piece, each `$n` as the `n`th bind (diesel numbers
+    /// the placeholders it pushes in order, so `$1`, used five times, is bound five times).
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        let mut rest = WRITE_GROUP_SQL;
+        while let Some(at) = rest.find('$') {
+            out.push_sql(&rest[..at]);
+            let digits = rest[at + 1..]
+                .bytes()
+                .take_while(u8::is_ascii_digit)
+                .count();
+            let n: usize = rest[at + 1..at + 1 + digits]
+                .parse()
+                .map_err(|_| diesel::result::Error::QueryBuilderError("a bare $".into()))?;
+            let bind = n
+                .checked_sub(1)
+                .and_then(|i| self.binds.get(i))
+                .ok_or_else(|| {
+                    diesel::result::Error::QueryBuilderError(format!("no ${n}").into())
+                })?;
+            match bind {
+                Bind::Id(v) => out.push_bind_param::<BigInt, _>(v)?,
+                Bind::Text(v) => out.push_bind_param::<Array<Text>, _>(v)?,
+                Bind::OptText(v) => out.push_bind_param::<Array<Nullable<Text>>, _>(v)?,
+                Bind::Time(v) => out.push_bind_param::<Array<Timestamp>, _>(v)?,
+                Bind::OptTime(v) => out.push_bind_param::<Array<Nullable<Timestamp>>, _>(v)?,
+                Bind::Int(v) => out.push_bind_param::<Array<BigInt>, _>(v)?,
+                Bind::OptInt(v) => out.push_bind_param::<Array<Nullable<BigInt>>, _>(v)?,
+                Bind::Bool(v) => out.push_bind_param::<Array<Bool>, _>(v)?,
+                Bind::Float(v) => out.push_bind_param::<Array<Double>, _>(v)?,
+            }
+            rest = &rest[at + 1 + digits..];
+        }
+        out.push_sql(rest);
+        Ok(())
+    }
 }
 
 /// One column of `rows`, to bind as an array.
@@ -263,5 +352,34 @@ pub(super) fn lost_a_race(e: &StoreError) -> bool {
                 || info.message().contains("deadlock detected")
         }
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every bind of [`WriteGroup`] is used by the statement, and the statement uses no
+    /// other: a `$n` added or removed on one side only fails here, not on a live server.
+    #[test]
+    fn the_write_statement_uses_each_bind() {
+        let mut used = std::collections::BTreeSet::new();
+        let mut rest = WRITE_GROUP_SQL;
+        while let Some(at) = rest.find('$') {
+            let digits = rest[at + 1..]
+                .bytes()
+                .take_while(u8::is_ascii_digit)
+                .count();
+            used.insert(rest[at + 1..at + 1 + digits].parse::<usize>().unwrap());
+            rest = &rest[at + 1 + digits..];
+        }
+        assert_eq!(used, (1..=45).collect());
+        let empty = write_group_binds(1, &[], &[], &[], &[], &[]);
+        assert_eq!(empty.len(), 45);
+        // Pushed piece by piece, the placeholders are renumbered in order of use.
+        let sql = diesel::debug_query::<Pg, _>(&WriteGroup { binds: empty }).to_string();
+        let pushed = sql.split(" -- binds:").next().unwrap().matches('$').count();
+        assert_eq!(pushed, WRITE_GROUP_SQL.matches('$').count());
+        assert!(sql.contains(&format!("${pushed}")) && !sql.contains(&format!("${}", pushed + 1)));
     }
 }
