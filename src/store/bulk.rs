@@ -112,22 +112,16 @@ pub(super) fn write_group(
     daily: &[DailyDeltaRow],
     copy_from_rows: usize,
 ) -> Result<(), StoreError> {
-    let events = if events.len() >= copy_from_rows {
+    let events = copy_if_many(events, copy_from_rows, |rows| {
         diesel::copy_from(events::table)
-            .from_insertable(events)
-            .execute(conn)?;
-        &[]
-    } else {
-        events
-    };
-    let new = if new.len() >= copy_from_rows {
+            .from_insertable(rows)
+            .execute(conn)
+    })?;
+    let new = copy_if_many(new, copy_from_rows, |rows| {
         diesel::copy_from(customers::table)
-            .from_insertable(new)
-            .execute(conn)?;
-        &[]
-    } else {
-        new
-    };
+            .from_insertable(rows)
+            .execute(conn)
+    })?;
     if events.is_empty()
         && new.is_empty()
         && stored.is_empty()
@@ -143,6 +137,19 @@ pub(super) fn write_group(
     Ok(())
 }
 
+/// `rows` when they are fewer than `min`; else none, once `copy` has sent them.
+fn copy_if_many<'a, T>(
+    rows: &'a [T],
+    min: usize,
+    copy: impl FnOnce(&'a [T]) -> QueryResult<usize>,
+) -> Result<&'a [T], StoreError> {
+    if rows.len() < min {
+        return Ok(rows);
+    }
+    copy(rows)?;
+    Ok(&[])
+}
+
 /// The binds of [`WRITE_GROUP_SQL`], `$1`-`$45` in order.
 fn write_group_binds<'a>(
     initiative_id: i64,
@@ -152,7 +159,7 @@ fn write_group_binds<'a>(
     cells: &'a [CellDeltaRow],
     daily: &'a [DailyDeltaRow],
 ) -> Vec<Bind<'a>> {
-    vec![
+    let mut binds = vec![
         Bind::Id(initiative_id),
         // events: $2-$12
         Bind::Text(col(events, |r| r.event_id.as_str())),
@@ -166,27 +173,23 @@ fn write_group_binds<'a>(
         Bind::OptText(col(events, |r| r.currency.as_deref())),
         Bind::OptText(col(events, |r| r.sentiment.map(Sentiment::as_str))),
         Bind::OptText(col(events, |r| r.preorder_kind.map(PreorderKind::as_str))),
-        // new customers: $13-$22, then stored customers: $23-$32
-        Bind::Text(col(new, |r| r.customer_id.as_str())),
-        Bind::Text(col(new, |r| r.segment.as_str())),
-        Bind::Text(col(new, |r| r.variant.as_str())),
-        Bind::Time(col(new, |r| r.first_exposed_at)),
-        Bind::Int(col(new, |r| r.active_cents)),
-        Bind::Bool(col(new, |r| r.cancelled)),
-        Bind::OptText(col(new, |r| r.sentiment.map(Sentiment::as_str))),
-        Bind::OptTime(col(new, |r| r.sentiment_at)),
-        Bind::Bool(col(new, |r| r.money_down)),
-        Bind::Bool(col(new, |r| r.paid)),
-        Bind::Text(col(stored, |r| r.customer_id.as_str())),
-        Bind::Text(col(stored, |r| r.segment.as_str())),
-        Bind::Text(col(stored, |r| r.variant.as_str())),
-        Bind::Time(col(stored, |r| r.first_exposed_at)),
-        Bind::Int(col(stored, |r| r.active_cents)),
-        Bind::Bool(col(stored, |r| r.cancelled)),
-        Bind::OptText(col(stored, |r| r.sentiment.map(Sentiment::as_str))),
-        Bind::OptTime(col(stored, |r| r.sentiment_at)),
-        Bind::Bool(col(stored, |r| r.money_down)),
-        Bind::Bool(col(stored, |r| r.paid)),
+    ];
+    // new customers: $13-$22, then stored customers: $23-$32
+    for rows in [new, stored] {
+        binds.extend([
+            Bind::Text(col(rows, |r| r.customer_id.as_str())),
+            Bind::Text(col(rows, |r| r.segment.as_str())),
+            Bind::Text(col(rows, |r| r.variant.as_str())),
+            Bind::Time(col(rows, |r| r.first_exposed_at)),
+            Bind::Int(col(rows, |r| r.active_cents)),
+            Bind::Bool(col(rows, |r| r.cancelled)),
+            Bind::OptText(col(rows, |r| r.sentiment.map(Sentiment::as_str))),
+            Bind::OptTime(col(rows, |r| r.sentiment_at)),
+            Bind::Bool(col(rows, |r| r.money_down)),
+            Bind::Bool(col(rows, |r| r.paid)),
+        ]);
+    }
+    binds.extend([
         // daily counts: $33-$35
         Bind::Text(col(daily, |r| r.day.as_str())),
         Bind::Int(col(daily, |r| r.exposures)),
@@ -202,7 +205,8 @@ fn write_group_binds<'a>(
         Bind::Float(col(cells, |r| r.revenue_sq_cents)),
         Bind::Int(col(cells, |r| r.money_down)),
         Bind::Int(col(cells, |r| r.paid)),
-    ]
+    ]);
+    binds
 }
 
 /// The statement of [`write_group`]. Its binds are `$1`-`$45`, in the order of
