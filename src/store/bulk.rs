@@ -209,8 +209,8 @@ fn write_group_binds<'a>(
     binds
 }
 
-/// The statement of [`write_group`]. Its binds are `$1`-`$45`, in the order of
-/// [`WriteGroup::binds`].
+/// The statement of [`write_group`]. Its binds are `$1`-`$45`, made by
+/// [`write_group_binds`].
 const WRITE_GROUP_SQL: &str = "WITH new_events AS ( \
            INSERT INTO events (initiative_id, event_id, event_type, customer_id, occurred_at, \
              received_at, segment, variant, amount_cents, currency, sentiment, preorder_kind) \
