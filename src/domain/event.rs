@@ -80,7 +80,7 @@ impl EventBody {
 }
 
 /// One parsed event. Whether it fits the initiative and the customer's history is
-/// decided by [`super::CustomerState::apply`].
+/// decided by [`super::customer::apply`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct Event {
     pub event_id: EventId,

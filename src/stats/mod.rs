@@ -21,7 +21,7 @@
 //! | multiple testing | [`holm_adjust`], [`bh_adjust`] |
 //! | planning | [`sample_size_one_proportion`], [`sample_size_two_proportions`], [`sample_size_cohen_h`], [`cohen_h`], [`power_one_proportion`], [`power_two_proportions_pooled`], [`power_two_proportions_unpooled`], [`power_cohen_h`] |
 //! | revenue | [`welch_t_test`], [`mean_interval`], [`revenue_interval`] (anytime-valid, bounded) |
-//! | anytime-valid | [`BetaBinomialMixture`] (interval, evidence, verdict), [`verdict_boundaries`], [`sequential_plan`], [`sequential_plan_from`], [`fixed_horizon_verdict`], [`confidence_sequence`], [`normal_mixture_rho`] |
+//! | anytime-valid | [`BetaBinomialMixture`] (interval, evidence, verdict), [`verdict_boundaries`], [`sequential_plan()`], [`sequential_plan_from`], [`fixed_horizon_verdict`], [`confidence_sequence`], [`normal_mixture_rho`] |
 //! | special functions | [`ln_gamma`], [`ln_beta`] |
 
 mod bayes;

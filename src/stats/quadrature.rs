@@ -23,7 +23,7 @@ const WGK: [f64; 8] = [
     0.204_432_940_075_298_9,
     0.209_482_141_084_727_8,
 ];
-/// Gauss weights for the abscissae XGK[1], XGK[3], XGK[5] and the centre.
+/// Gauss weights for the abscissae `XGK[1]`, `XGK[3]`, `XGK[5]` and the centre.
 const WG: [f64; 4] = [
     0.129_484_966_168_869_7,
     0.279_705_391_489_276_7,
@@ -85,7 +85,7 @@ fn kronrod15(f: &impl Fn(f64) -> f64, lo: f64, hi: f64) -> Piece {
     }
 }
 
-/// ∫ f over [points[0], points[last]], starting from the panels between consecutive sorted
+/// ∫ f over `[points[0], points[last]]`, starting from the panels between consecutive sorted
 /// `points` and bisecting the panel with the largest error estimate until the summed estimate
 /// is below `abs_tol` or `max_pieces` panels are in use.
 pub(crate) fn integrate(

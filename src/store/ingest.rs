@@ -47,7 +47,7 @@ pub struct IngestBatch {
     /// bad event at once.
     pub rejected: Vec<(usize, FieldError)>,
     pub received_at: DateTime<Utc>,
-    /// Part of a larger all-or-nothing unit ([`import`]), rolled back as a whole when any
+    /// Part of a larger all-or-nothing unit ([`super::import`]), rolled back as a whole when any
     /// part is refused: a refused part still folds its valid events into the group, so
     /// the parts after it are checked against the state they would really meet (the
     /// answer is the one a single request of the whole file would get), and reports its
