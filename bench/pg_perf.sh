@@ -15,44 +15,21 @@
 # OFFERLAB_BIN (default target/release/offerlab), PORT (18556), TOP (symbols listed, 25),
 # KEEP (1: keep perf.data, whose path is printed), and any OFFERLAB__* setting.
 set -euo pipefail
-repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-cd "$repo"
 scenario=${1:-batch}; conns=${2:-12}; seconds=${3:-10}
-POSTGRES_URL=${POSTGRES_URL:-postgres://offerlab:offerlab@127.0.0.1:5432/postgres}
-OFFERLAB_BIN=${OFFERLAB_BIN:-$repo/target/release/offerlab}
-PORT=${PORT:-18556}
 TOP=${TOP:-25}
 KEEP=${KEEP:-0}
-[[ -x $OFFERLAB_BIN ]] || { echo "build first: cargo build --release" >&2; exit 1; }
 command -v perf >/dev/null || { echo "perf is missing (apt-get install linux-perf)" >&2; exit 1; }
 (( seconds >= 5 )) || { echo "seconds: at least 5 (perf records from the 2nd to the (n-1)th)" >&2; exit 1; }
-db=offerlab_perf_$$
-url=${POSTGRES_URL%/*}/$db
-work=$(mktemp -d "${TMPDIR:-/tmp}/offerlab-perf.XXXXXX")
-server=""
-cleanup() {
-  [[ -n $server ]] && kill "$server" 2>/dev/null && sleep 0.5
-  psql -qX "$POSTGRES_URL" -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1 || true
-  [[ $KEEP == 1 ]] || rm -rf "$work"
-}
-trap cleanup EXIT
-psql -qX "$POSTGRES_URL" -c "CREATE DATABASE $db" >/dev/null
-export OFFERLAB__LOG__FILTER=warn OFFERLAB__LIMITS__REQUESTS_PER_SECOND_PER_KEY=0
-key=$("$OFFERLAB_BIN" keys create --role admin --label perf --database "$url" | tail -n 1)
-(cd "$work" && exec "$OFFERLAB_BIN" serve --database "$url" --bind "127.0.0.1:$PORT") >"$work/server.log" 2>&1 &
-server=$!
-for _ in $(seq 300); do grep -q 'listening on' "$work/server.log" && break; sleep 0.1; done
-api=http://127.0.0.1:$PORT/api/v1
-post() { curl -fsS -o /dev/null -X POST -H 'Content-Type: application/json' -H "Authorization: Bearer $key" ${2:+--data "$2"} "$api$1"; }
-post /segments '{"key":"smb","name":"Small businesses"}'
-post /initiatives '{"key":"bench","name":"Bench","kind":"value_engineering","hypothesis":"h","owner_team":"growth","offer":{"price_cents":1900,"currency":"EUR"},"core_segments":["smb"],"criteria":{"target_preorder_rate":0.05}}'
-post /initiatives/bench/launch
+name=perf PORT=${PORT:-18556} KEEP_WORK=$KEEP
+source "$(dirname "${BASH_SOURCE[0]}")/one_instance.sh"
 # Record from the 2nd second to one second before the senders stop: the steady state only.
 ( sleep 2; perf record -F 999 -a -g -o "$work/perf.data" -- sleep $((seconds - 3)) >/dev/null 2>&1 ) &
 recorder=$!
 BENCH_SECONDS=$seconds BENCH_TAG="pf$$" BENCH_KEY=$key wrk -t1 -c"$conns" -d"$((seconds + 3))s" \
   --timeout 30s -s "bench/wrk/$scenario.lua" "$api/initiatives/bench/events" | grep '^BENCH'
 wait "$recorder"
+# `head` closes the pipe early: perf's SIGPIPE is not a failure.
+set +o pipefail
 report() { perf report -i "$work/perf.data" --no-children -q -g none "$@" 2>/dev/null; }
 echo "== share of all samples by thread (on 2 cores, 50% is one core; swapper is idle time)"
 report --sort comm | head -n 8

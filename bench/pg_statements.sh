@@ -15,36 +15,11 @@
 # OFFERLAB_BIN (default target/release/offerlab), PORT (18555), and any OFFERLAB__* setting,
 # e.g. OFFERLAB__INGEST__WRITERS=2.
 set -euo pipefail
-repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-cd "$repo"
 scenario=${1:-single}; conns=${2:-64}; seconds=${3:-10}
-POSTGRES_URL=${POSTGRES_URL:-postgres://offerlab:offerlab@127.0.0.1:5432/postgres}
-OFFERLAB_BIN=${OFFERLAB_BIN:-$repo/target/release/offerlab}
-PORT=${PORT:-18555}
-[[ -x $OFFERLAB_BIN ]] || { echo "build first: cargo build --release" >&2; exit 1; }
-db=offerlab_statements_$$
-url=${POSTGRES_URL%/*}/$db
-work=$(mktemp -d "${TMPDIR:-/tmp}/offerlab-statements.XXXXXX")
+name=statements PORT=${PORT:-18555}
+source "$(dirname "${BASH_SOURCE[0]}")/one_instance.sh"
 superuser() { if [[ -n ${SUPERUSER_PSQL:-} ]]; then $SUPERUSER_PSQL -d "$db" "$@"; else su postgres -c "psql -qX -d $db $(printf '%q ' "$@")"; fi; }
-server=""
-cleanup() {
-  [[ -n $server ]] && kill "$server" 2>/dev/null && sleep 0.5
-  psql -qX "$POSTGRES_URL" -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1 || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-psql -qX "$POSTGRES_URL" -c "CREATE DATABASE $db" >/dev/null
 superuser -c 'CREATE EXTENSION IF NOT EXISTS pg_stat_statements' >/dev/null
-export OFFERLAB__LOG__FILTER=warn OFFERLAB__LIMITS__REQUESTS_PER_SECOND_PER_KEY=0
-key=$("$OFFERLAB_BIN" keys create --role admin --label statements --database "$url" | tail -n 1)
-(cd "$work" && exec "$OFFERLAB_BIN" serve --database "$url" --bind "127.0.0.1:$PORT") >"$work/server.log" 2>&1 &
-server=$!
-for _ in $(seq 300); do grep -q 'listening on' "$work/server.log" && break; sleep 0.1; done
-api=http://127.0.0.1:$PORT/api/v1
-post() { curl -fsS -o /dev/null -X POST -H 'Content-Type: application/json' -H "Authorization: Bearer $key" ${2:+--data "$2"} "$api$1"; }
-post /segments '{"key":"smb","name":"Small businesses"}'
-post /initiatives '{"key":"bench","name":"Bench","kind":"value_engineering","hypothesis":"h","owner_team":"growth","offer":{"price_cents":1900,"currency":"EUR"},"core_segments":["smb"],"criteria":{"target_preorder_rate":0.05}}'
-post /initiatives/bench/launch
 superuser -c 'SELECT pg_stat_statements_reset()' >/dev/null
 BENCH_SECONDS=$seconds BENCH_TAG="st$$" BENCH_KEY=$key wrk -t1 -c"$conns" -d"$((seconds + 3))s" \
   --timeout 30s -s "bench/wrk/$scenario.lua" "$api/initiatives/bench/events" | grep '^BENCH'
