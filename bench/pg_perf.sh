@@ -2,7 +2,8 @@
 # Where the machine's CPU goes on the ingest path: one offerlab instance on a fresh database,
 # one wrk scenario, and `perf record -a` over its middle; then the share of each thread kind
 # (PostgreSQL backends, the ingest writer, the HTTP workers, wrk, idle) and the top symbols of
-# PostgreSQL and of the writer. The profiles in BENCHMARKS.md (issue 15, session 6) come from it.
+# PostgreSQL, of the writer and of the HTTP workers. The profiles in BENCHMARKS.md (issue 15,
+# session 6) come from it.
 #
 #   bash bench/pg_perf.sh batch 12 10      # scenario (single | batch), connections, seconds
 #   bash bench/pg_perf.sh single 64 10
@@ -39,5 +40,7 @@ echo "== PostgreSQL, top symbols"
 report --comm postgres --sort sym | head -n "$TOP"
 echo "== the ingest writer (offerlab-ingest-N threads), top symbols"
 report --comm offerlab-ingest --sort sym | head -n "$TOP"
+echo "== the HTTP workers (actix threads: routing, JSON, validation), top symbols"
+report --comm 'actix-rt|system' --sort sym | head -n "$TOP"
 [[ $KEEP == 1 ]] && echo "perf data: $work/perf.data"
 exit 0
